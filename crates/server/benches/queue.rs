@@ -1,0 +1,195 @@
+//! Queue benchmark: claim+decide throughput and claim latency for 64 concurrent reviewers, on
+//! SQLite and on PostgreSQL, each beside the same machine's baseline in the same run:
+//! pgbench running a single-row UPDATE against the same PostgreSQL, and a bare single-row
+//! UPDATE loop on SQLite through the same single-writer pool and pragmas.
+//!
+//! `cargo bench -p identdesk-server --bench queue` (PostgreSQL from IDENTDESK_TEST_PG_URL,
+//! which scripts/test-postgres or scripts/test starts). IDENTDESK_BENCH_CASES sets the queue size.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use identdesk_domain::{Answer, CaseKind, DecisionInput, Region, Role};
+use identdesk_server::store::accounts::{hash_password, StaffUser};
+use identdesk_server::store::applicants::SeedApplicant;
+use identdesk_server::store::{now_ms, Store};
+use sqlx::Connection;
+
+const REVIEWERS: usize = 64;
+
+struct Figures {
+    pairs_per_s: f64,
+    claim_p50: Duration,
+    claim_p99: Duration,
+}
+
+async fn queue_run(store: &Store, cases: usize) -> Figures {
+    let tenant = store.create_tenant("Bench", Region::Eu).await.unwrap();
+    let hash = hash_password("bench password 123".into()).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..REVIEWERS {
+        users.push(
+            store.create_user_with_hash(&tenant.id, &format!("r{i}@bench.test"), Role::Reviewer, &hash).await.unwrap(),
+        );
+    }
+    let now = now_ms();
+    for chunk in (0..cases).collect::<Vec<_>>().chunks(1000) {
+        let batch: Vec<_> = chunk.iter().map(|&i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
+        store.seed_applicants(&tenant.id, &batch).await.unwrap();
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for user in users {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { reviewer(store, user).await }));
+    }
+    let mut latencies = Vec::new();
+    let mut decided = 0;
+    for t in tasks {
+        let (n, mut l) = t.await.unwrap();
+        decided += n;
+        latencies.append(&mut l);
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(decided, cases, "every case decided");
+    latencies.sort();
+    Figures {
+        pairs_per_s: decided as f64 / elapsed.as_secs_f64(),
+        claim_p50: latencies[latencies.len() / 2],
+        claim_p99: latencies[latencies.len() * 99 / 100],
+    }
+}
+
+async fn reviewer(store: Store, user: StaffUser) -> (usize, Vec<Duration>) {
+    let mut latencies = Vec::new();
+    let mut n = 0;
+    loop {
+        let t = Instant::now();
+        let Some(case) = store.claim_next(&user, &[CaseKind::Review], 600_000).await.unwrap() else {
+            return (n, latencies);
+        };
+        latencies.push(t.elapsed());
+        let input = DecisionInput {
+            answer: Answer::Green,
+            reject_type: None,
+            labels: vec![],
+            moderation_comment: None,
+            client_comment: None,
+            internal_note: None,
+            version: case.version,
+        };
+        store.decide(&user, &case.id, &uuid::Uuid::new_v4().to_string(), &input).await.unwrap();
+        n += 1;
+    }
+}
+
+/// 64 tasks each updating one random row per statement, through the store's writer pool.
+async fn sqlite_baseline(store: &Store, seconds: u64) -> f64 {
+    sqlx::query("CREATE TABLE bench_counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        .execute(store.writer())
+        .await
+        .unwrap();
+    sqlx::query("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000) INSERT INTO bench_counter SELECT i, 0 FROM s")
+        .execute(store.writer())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..REVIEWERS as i64 {
+        let (store, count) = (store.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut id = w;
+            while Instant::now() < deadline {
+                id = (id * 7919 + 13) % 10000 + 1;
+                sqlx::query("UPDATE bench_counter SET n = n + 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(store.writer())
+                    .await
+                    .unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    count.load(std::sync::atomic::Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// pgbench, 64 clients, a single-row UPDATE per transaction, against the same database.
+fn pgbench_baseline(url: &str, seconds: u64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("update.sql");
+    std::fs::write(&script, "\\set id random(1, 10000)\nUPDATE bench_counter SET n = n + 1 WHERE id = :id;\n").unwrap();
+    let out = std::process::Command::new("pgbench")
+        .args(["-n", "-c", "64", "-j", "2", "-T", &seconds.to_string(), "-f"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .expect("pgbench runs (package postgresql-contrib / postgresql-client)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("pgbench printed no tps: {text}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn fresh_pg(admin: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("idt_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
+fn report(backend: &str, f: &Figures, baseline_name: &str, baseline: f64) {
+    println!(
+        "{backend:<10} claim+decide {:>8.0}/s  claim p50 {:>7.2} ms  p99 {:>7.2} ms | baseline ({baseline_name}) {:>8.0}/s | ratio {:>5.1}%",
+        f.pairs_per_s,
+        f.claim_p50.as_secs_f64() * 1e3,
+        f.claim_p99.as_secs_f64() * 1e3,
+        baseline,
+        100.0 * f.pairs_per_s / baseline
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: run only when benched.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let cases: usize = std::env::var("IDENTDESK_BENCH_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let seconds = 10;
+    println!("queue benchmark: {REVIEWERS} reviewers, {cases} cases; baselines run {seconds} s");
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let figures = queue_run(&store, cases).await;
+    let baseline = sqlite_baseline(&store, seconds).await;
+    report("sqlite", &figures, "single-row UPDATE loop, same pool", baseline);
+    store.close().await;
+
+    match std::env::var("IDENTDESK_TEST_PG_URL") {
+        Ok(admin) => {
+            let url = fresh_pg(&admin).await;
+            let store = Store::open(&url).await.unwrap();
+            let figures = queue_run(&store, cases).await;
+            sqlx::query("CREATE TABLE bench_counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+                .execute(store.writer())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO bench_counter SELECT i, 0 FROM generate_series(1, 10000) AS i")
+                .execute(store.writer())
+                .await
+                .unwrap();
+            let baseline = pgbench_baseline(&url, seconds);
+            report("postgres", &figures, "pgbench single-row UPDATE, 64 clients", baseline);
+        }
+        Err(_) => println!("postgres   skipped: IDENTDESK_TEST_PG_URL is not set (scripts/test starts a server)"),
+    }
+}

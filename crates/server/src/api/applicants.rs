@@ -1,0 +1,145 @@
+//! What client systems do with their API key: create applicants, upload documents, submit.
+
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, Client};
+use super::AppState;
+use crate::error::{Error, ErrorBody, Result};
+use crate::media::inspect_image;
+use crate::store::accounts::sha256_hex;
+use crate::store::applicants::{Applicant, Document, NewDocument};
+use crate::store::audit::Actor;
+use crate::store::new_id;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateApplicant {
+    /// The client's own id for this person.
+    pub external_user_id: Option<String>,
+    /// The verification level (which checks apply); `basic-kyc` when absent.
+    pub level: Option<String>,
+    pub info: ApplicantInfo,
+}
+
+#[utoipa::path(post, path = "/api/v1/applicants", request_body = CreateApplicant, security(("apiKey" = [])),
+    responses((status = 201, body = Applicant), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Client(client): Client,
+    ApiJson(req): ApiJson<CreateApplicant>,
+) -> Result<(StatusCode, Json<Applicant>)> {
+    if req.info.first_name.trim().is_empty() || req.info.last_name.trim().is_empty() {
+        return Err(Error::InvalidBody("info.firstName and info.lastName must not be empty".into()));
+    }
+    let applicant = state
+        .store
+        .create_applicant(
+            &client.tenant_id,
+            client.environment,
+            req.external_user_id.as_deref(),
+            req.level.as_deref().unwrap_or("basic-kyc"),
+            &req.info,
+            &Actor::ApiKey(client.key_id.clone()),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(applicant)))
+}
+
+#[utoipa::path(get, path = "/api/v1/applicants/{id}", security(("apiKey" = [])),
+    responses((status = 200, body = Applicant), (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Json<Applicant>> {
+    Ok(Json(state.store.applicant(&client.tenant_id, &id).await?))
+}
+
+/// Multipart fields: `type` (e.g. PASSPORT), `side` (FRONT/BACK, optional), `country` (ISO alpha-3,
+/// optional) and `file` (PNG or JPEG).
+#[utoipa::path(post, path = "/api/v1/applicants/{id}/documents", security(("apiKey" = [])),
+    request_body(content_type = "multipart/form-data", description = "fields type, side, country, file"),
+    responses((status = 201, body = Document), (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, description = "NOT_AN_IMAGE", body = ErrorBody)))]
+pub async fn upload_document(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Document>)> {
+    let mut multipart =
+        multipart.map_err(|_| Error::UnsupportedMediaType("send the document as multipart/form-data".into()))?;
+    // Unknown applicants are refused before their upload is read.
+    state.store.applicant(&client.tenant_id, &id).await?;
+    let limit = state.limits.max_upload_bytes;
+    let field_error = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge { limit }
+        } else {
+            Error::InvalidBody(format!("the multipart body could not be read: {}", e.body_text()))
+        }
+    };
+    let (mut doc_type, mut side, mut country, mut file) = (None, None, None, None);
+    while let Some(field) = multipart.next_field().await.map_err(field_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "type" => doc_type = Some(field.text().await.map_err(field_error)?.parse::<DocumentType>()?),
+            "side" => side = Some(field.text().await.map_err(field_error)?.parse::<DocumentSide>()?),
+            "country" => {
+                let c = field.text().await.map_err(field_error)?.trim().to_uppercase();
+                if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+                    return Err(Error::InvalidBody(format!("country must be ISO 3166-1 alpha-3, got '{c}'")));
+                }
+                country = Some(c);
+            }
+            "file" => file = Some(field.bytes().await.map_err(field_error)?),
+            other => return Err(Error::InvalidBody(format!("unknown multipart field '{other}'"))),
+        }
+    }
+    let doc_type = doc_type.ok_or_else(|| Error::InvalidBody("the field 'type' is required".into()))?;
+    let bytes = file.ok_or_else(|| Error::InvalidBody("the field 'file' is required".into()))?;
+    let decoded = bytes.clone();
+    let facts = tokio::task::spawn_blocking(move || inspect_image(&decoded))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    let doc_id = new_id();
+    let storage_key = state.media.put(&client.tenant_id, &id, &doc_id, &bytes).await?;
+    let new = NewDocument {
+        id: doc_id,
+        doc_type,
+        side,
+        country,
+        content_type: facts.content_type.to_owned(),
+        byte_size: bytes.len() as i64,
+        sha256: sha256_hex(&bytes),
+        width: facts.width.into(),
+        height: facts.height.into(),
+        storage_key: storage_key.clone(),
+    };
+    match state.store.add_document(&client.tenant_id, &id, &new, &Actor::ApiKey(client.key_id.clone())).await {
+        Ok(doc) => Ok((StatusCode::CREATED, Json(doc))),
+        Err(e) => {
+            // The row was not written: the file must not stay behind either.
+            state.media.remove(&storage_key).await?;
+            Err(e)
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/applicants/{id}/submit", security(("apiKey" = [])),
+    responses((status = 200, body = Applicant), (status = 409, description = "INVALID_STATE", body = ErrorBody)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Json<Applicant>> {
+    let applicant = state.store.submit_applicant(&client.tenant_id, &id, &Actor::ApiKey(client.key_id.clone())).await?;
+    let cursor = state.store.head_seq(&client.tenant_id).await?;
+    state.announce(&client.tenant_id, cursor);
+    Ok(Json(applicant))
+}

@@ -1,0 +1,169 @@
+//! The review queue for staff: list, open, claim, renew, release and decide cases.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use identdesk_domain::{CaseKind, DecisionInput, LabelInfo, RejectLabel, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::extract::{ApiJson, ApiQuery, Staff};
+use super::AppState;
+use crate::error::{Error, ErrorBody, Result};
+use crate::store::applicants::{Applicant, Document};
+use crate::store::audit::Actor;
+use crate::store::cases::{Case, CaseFilter, CasePage, DecideOutcome, Decision};
+
+const WORK_CASES: &str = "work the case queue";
+
+#[utoipa::path(get, path = "/api/v1/cases", params(CaseFilter), security(("bearer" = [])),
+    responses((status = 200, body = CasePage), (status = 400, description = "INVALID_QUERY", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiQuery(filter): ApiQuery<CaseFilter>,
+) -> Result<Json<CasePage>> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    Ok(Json(state.store.list_cases(&staff.user.tenant_id, &filter).await?))
+}
+
+/// A case with everything a reviewer needs to decide it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseDetail {
+    pub case: Case,
+    pub applicant: Applicant,
+    pub documents: Vec<Document>,
+    pub decision: Option<Decision>,
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}", security(("bearer" = [])),
+    responses((status = 200, body = CaseDetail), (status = 404, description = "CASE_NOT_FOUND", body = ErrorBody)))]
+pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Json<CaseDetail>> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    let tenant = &staff.user.tenant_id;
+    let case = state.store.case(tenant, &id).await?;
+    let applicant = state.store.applicant(tenant, &case.applicant_id).await?;
+    let documents = state.store.documents(tenant, &case.applicant_id).await?;
+    let decision = state.store.decision_for_case(tenant, &id).await?;
+    // Opening a case shows personal data: that is audited.
+    state
+        .store
+        .record(
+            tenant,
+            &Actor::User(staff.user.id.clone()),
+            "case.viewed",
+            &format!("case:{id}"),
+            json!({"applicantId": case.applicant_id}),
+        )
+        .await?;
+    Ok(Json(CaseDetail { case, applicant, documents, decision }))
+}
+
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", security(("bearer" = [])),
+    responses((status = 200, description = "The image bytes", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+pub async fn document_content(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    let doc = state.store.document(&staff.user.tenant_id, &id).await?;
+    let bytes = state.media.get(&doc.storage_key).await?;
+    state
+        .store
+        .record(
+            &staff.user.tenant_id,
+            &Actor::User(staff.user.id.clone()),
+            "document.viewed",
+            &format!("document:{id}"),
+            json!({}),
+        )
+        .await?;
+    let content_type = HeaderValue::from_str(&doc.content_type).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimQuery {
+    /// Only this kind; otherwise any kind the caller's role takes.
+    pub kind: Option<CaseKind>,
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/claim", params(ClaimQuery), security(("bearer" = [])),
+    responses((status = 200, description = "The case is yours until the lease ends", body = Case),
+        (status = 204, description = "Nothing to claim"), (status = 403, body = ErrorBody)))]
+pub async fn claim(State(state): State<AppState>, staff: Staff, ApiQuery(q): ApiQuery<ClaimQuery>) -> Result<Response> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    let allowed = staff.user.role.claimable_kinds();
+    let kinds: Vec<CaseKind> = match q.kind {
+        Some(k) if allowed.contains(&k) => vec![k],
+        Some(k) => return Err(Error::Forbidden(format!("the {} role does not take {k} cases", staff.user.role))),
+        None => allowed.to_vec(),
+    };
+    match state.store.claim_next(&staff.user, &kinds, state.limits.lease_ms).await? {
+        Some(case) => {
+            state.announce(&case.tenant_id, case.change_seq);
+            Ok(Json(case).into_response())
+        }
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/renew", security(("bearer" = [])),
+    responses((status = 200, body = Case), (status = 409, description = "LEASE_NOT_HELD, LEASE_EXPIRED", body = ErrorBody)))]
+pub async fn renew(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Json<Case>> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    let case = state.store.renew_lease(&staff.user, &id, state.limits.lease_ms).await?;
+    state.announce(&case.tenant_id, case.change_seq);
+    Ok(Json(case))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/release", security(("bearer" = [])),
+    responses((status = 200, body = Case), (status = 409, description = "LEASE_NOT_HELD", body = ErrorBody)))]
+pub async fn release(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Json<Case>> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    let supervisor = staff.user.role == Role::Supervisor;
+    let case = state.store.release(&staff.user, &id, supervisor).await?;
+    state.announce(&case.tenant_id, case.change_seq);
+    Ok(Json(case))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/decision", request_body = DecisionInput, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Unique per decision; a replay returns the first answer")),
+    responses((status = 201, body = Decision),
+        (status = 409, description = "LEASE_NOT_HELD, LEASE_EXPIRED, VERSION_CONFLICT, CASE_ALREADY_DECIDED", body = ErrorBody),
+        (status = 422, description = "INVALID_DECISION, IDEMPOTENCY_KEY_REUSED", body = ErrorBody)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<DecisionInput>,
+) -> Result<Response> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(Error::IdempotencyKeyRequired)?;
+    if key.len() > 200 {
+        return Err(Error::InvalidBody("the Idempotency-Key header is limited to 200 characters".into()));
+    }
+    match state.store.decide(&staff.user, &id, key, &input).await? {
+        DecideOutcome::Decided(decision) => {
+            state.announce(&staff.user.tenant_id, decision.change_seq);
+            Ok((StatusCode::CREATED, Json(decision)).into_response())
+        }
+        DecideOutcome::Replayed(decision) => {
+            Ok((StatusCode::CREATED, [("idempotent-replayed", "true")], Json(decision)).into_response())
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/labels", security(("bearer" = [])),
+    responses((status = 200, body = [LabelInfo])))]
+pub async fn labels(_staff: Staff) -> Json<Vec<LabelInfo>> {
+    Json(RejectLabel::ALL.iter().map(|l| l.info()).collect())
+}

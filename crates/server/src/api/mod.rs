@@ -1,0 +1,156 @@
+//! The HTTP API under `/api/v1`: routes, shared state, and the OpenAPI document. Handlers are
+//! thin: they check the caller's role, call the store, and announce changes to listening consoles.
+
+mod applicants;
+mod audit;
+mod auth;
+mod cases;
+mod extract;
+mod sync;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::broadcast;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+
+use crate::error::Error;
+use crate::media::MediaStore;
+use crate::store::Store;
+
+pub use extract::{Client, Staff};
+
+/// Limits a deployment may tune.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_upload_bytes: usize,
+    pub lease_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_upload_bytes: 10 * 1024 * 1024, lease_ms: crate::store::cases::DEFAULT_LEASE_MS }
+    }
+}
+
+/// A tenant's change feed moved on to `cursor`.
+#[derive(Debug, Clone)]
+pub struct FeedMoved {
+    pub tenant_id: String,
+    pub cursor: i64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub media: MediaStore,
+    pub limits: Arc<Limits>,
+    pub feed: broadcast::Sender<FeedMoved>,
+}
+
+impl AppState {
+    pub fn new(store: Store, media: MediaStore, limits: Limits) -> AppState {
+        let (feed, _) = broadcast::channel(1024);
+        AppState { store, media, limits: Arc::new(limits), feed }
+    }
+
+    /// Tells connected consoles of the tenant that there is news in the feed.
+    pub fn announce(&self, tenant_id: &str, cursor: i64) {
+        // Nobody listening is fine.
+        let _ = self.feed.send(FeedMoved { tenant_id: tenant_id.to_owned(), cursor });
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "IdentDesk API", description = "Identity verification: applicants, review queue, decisions, audit."),
+    paths(
+        auth::login, auth::logout, auth::me,
+        applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
+        cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::decide,
+        cases::labels, cases::document_content,
+        sync::changes, sync::events,
+        audit::events, audit::verify,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme("apiKey", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> Error {
+    Error::NotFound("route")
+}
+
+async fn method_not_allowed() -> Response {
+    let body = crate::error::ErrorBody {
+        code: "METHOD_NOT_ALLOWED".into(),
+        message: "this path does not take that method".into(),
+        seq: None,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+fn panic_answer(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    Error::Internal("a handler panicked".into()).into_response()
+}
+
+/// The whole application; tests call it in-process or serve it on a port.
+pub fn app(state: AppState) -> Router {
+    let upload_limit = state.limits.max_upload_bytes;
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/applicants", post(applicants::create))
+        .route("/applicants/{id}", get(applicants::get_one))
+        .route(
+            "/applicants/{id}/documents",
+            post(applicants::upload_document).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/applicants/{id}/submit", post(applicants::submit))
+        .route("/cases", get(cases::list))
+        .route("/cases/claim", post(cases::claim))
+        .route("/cases/{id}", get(cases::get_one))
+        .route("/cases/{id}/renew", post(cases::renew))
+        .route("/cases/{id}/release", post(cases::release))
+        .route("/cases/{id}/decision", post(cases::decide))
+        .route("/documents/{id}/content", get(cases::document_content))
+        .route("/labels", get(cases::labels))
+        .route("/sync", get(sync::changes))
+        .route("/events", get(sync::events))
+        .route("/audit", get(audit::events))
+        .route("/audit/verify", get(audit::verify))
+        .route("/openapi.json", get(openapi))
+        // Small JSON bodies everywhere else.
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(CatchPanicLayer::custom(panic_answer))
+        .with_state(state)
+}

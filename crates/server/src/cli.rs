@@ -1,0 +1,263 @@
+//! The `identdesk-server` command line. Every subcommand takes `--data-dir` and
+//! `--database-url`, anywhere on the line, so administration works on the store `serve` uses.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use identdesk_domain::{Environment, Region, Role};
+
+use crate::api::{self, AppState, Limits};
+use crate::error::{Error, Result};
+use crate::media::MediaStore;
+use crate::store::Store;
+
+#[derive(Parser)]
+#[command(name = "identdesk-server", version, about = "IdentDesk server: review queue, audit trail and API")]
+pub struct Cli {
+    #[command(flatten)]
+    pub place: Place,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives.
+#[derive(Args, Clone)]
+pub struct Place {
+    /// Folder for the SQLite database and the media files.
+    #[arg(long, global = true, env = "IDENTDESK_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; SQLite in the data folder when absent.
+    #[arg(long, global = true, env = "IDENTDESK_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Runs the HTTP API.
+    Serve {
+        #[arg(long, env = "IDENTDESK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Largest document upload in bytes.
+        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        max_upload_bytes: usize,
+    },
+    /// Applies the database migrations and exits.
+    Migrate,
+    /// Seeds a demo tenant with users, an API key and a live queue; prints fresh passwords.
+    Demo {
+        #[arg(long, default_value_t = 520)]
+        applicants: usize,
+    },
+    /// Tenants (client companies).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Staff users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API keys of client systems.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    Add {
+        name: String,
+        #[arg(long, default_value = "eu")]
+        region: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Adds a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        /// Tenant id or name; may be left out when there is only one.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApiKeyCommand {
+    /// Creates a key and prints it once.
+    Create {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long = "env")]
+        environment: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recomputes the hash chain; exits 1 and names the first broken event if it does not hold.
+    Verify {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+impl Place {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("identdesk.db").display()),
+        }
+    }
+
+    pub async fn open(&self) -> Result<Store> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        Store::open(&self.database_url()).await
+    }
+
+    pub fn media(&self) -> MediaStore {
+        MediaStore::new(self.data_dir.join("media"))
+    }
+}
+
+pub async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IDENTDESK_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let place = cli.place;
+    match cli.command {
+        Command::Serve { listen, max_upload_bytes } => {
+            let store = place.open().await?;
+            let limits = Limits { max_upload_bytes, ..Limits::default() };
+            serve(AppState::new(store, place.media(), limits), listen).await
+        }
+        Command::Migrate => {
+            place.open().await?;
+            println!("migrations applied to {}", redact(&place.database_url()));
+            Ok(())
+        }
+        Command::Demo { applicants } => {
+            let store = place.open().await?;
+            crate::demo::seed(&store, &place.media(), applicants).await
+        }
+        Command::Tenant(TenantCommand::Add { name, region }) => {
+            let region: Region = region.parse()?;
+            let tenant = place.open().await?.create_tenant(&name, region).await?;
+            println!("tenant {} ({}) created in region {}", tenant.name, tenant.id, tenant.region);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List) => {
+            for t in place.open().await?.tenants().await? {
+                println!("{}\t{}\t{}", t.id, t.name, t.region);
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Add { email, role, tenant }) => {
+            let role: Role = role.parse()?;
+            let store = place.open().await?;
+            let tenant = store.resolve_tenant(tenant.as_deref()).await?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            if password.chars().count() < 12 {
+                return Err(Error::InvalidBody(
+                    "the password (read from standard input) needs 12 characters or more".into(),
+                ));
+            }
+            let user = store.create_user(&tenant.id, &email, role, password).await?;
+            println!("user {} ({}) added to {} as {}", user.email, user.id, tenant.name, user.role);
+            Ok(())
+        }
+        Command::Apikey(ApiKeyCommand::Create { tenant, environment }) => {
+            let environment: Environment = environment.parse()?;
+            let store = place.open().await?;
+            let tenant = store.resolve_tenant(tenant.as_deref()).await?;
+            let (id, key) = store.create_api_key(&tenant.id, environment).await?;
+            eprintln!("API key {id} for {} ({environment}); shown once, keep it safe:", tenant.name);
+            println!("{}", key.0);
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { tenant }) => {
+            let store = place.open().await?;
+            let tenants = match tenant {
+                Some(t) => vec![store.resolve_tenant(Some(&t)).await?],
+                None => store.tenants().await?,
+            };
+            for t in tenants {
+                let report = store.verify_chain(&t.id).await?;
+                println!("{}: {} events verify, head {}", t.name, report.verified_events, report.head_hash);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Serves the API until Ctrl-C or SIGTERM, returning expired leases to the queue meanwhile.
+pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let sweeper_store = state.store.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            match sweeper_store.requeue_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(cases = n, "expired leases returned to the queue"),
+                Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
+            }
+        }
+    });
+    println!("identdesk-server listening on http://{addr}/api/v1 (OpenAPI: http://{addr}/api/v1/openapi.json)");
+    let result = axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await;
+    sweeper.abort();
+    result.map_err(Error::from)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

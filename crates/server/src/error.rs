@@ -1,0 +1,168 @@
+//! The server's errors. Each variant has a stable `code` and an HTTP status; at the API
+//! boundary an error becomes `{ "code", "message" }`. Internal failures are logged and answered
+//! with a generic message: no SQL, path or stack trace reaches a client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use identdesk_domain::DomainError;
+use serde::Serialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    NotAnImage(String),
+    #[error("sign in first: a valid bearer token (staff) or X-Api-Key (client system) is needed")]
+    Unauthenticated,
+    #[error("the e-mail or password is wrong")]
+    InvalidCredentials,
+    #[error("the session has expired or was signed out; sign in again")]
+    SessionExpired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the case is not claimed by you; claim it first")]
+    LeaseNotHeld,
+    #[error("your lease on the case has expired; claim it again")]
+    LeaseExpired,
+    #[error("the case changed since you read it (now at version {current}); reload it")]
+    VersionConflict { current: i64 },
+    #[error("the case has already been decided")]
+    CaseAlreadyDecided,
+    #[error("the Idempotency-Key header is required for this request")]
+    IdempotencyKeyRequired,
+    #[error("this Idempotency-Key was used before with a different request")]
+    IdempotencyKeyReused,
+    #[error("{0}")]
+    InvalidDecision(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("audit chain of tenant {tenant} is broken at event {seq}: {reason}")]
+    AuditChainBroken { tenant: String, seq: i64, reason: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<DomainError> for Error {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidDecision(m) => Error::InvalidDecision(m.to_owned()),
+            other => Error::InvalidBody(other.to_string()),
+        }
+    }
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        use Error::*;
+        match self {
+            InvalidBody(_) | InvalidQuery(_) | IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            NotAnImage(_) | InvalidDecision(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Unauthenticated | InvalidCredentials | SessionExpired => StatusCode::UNAUTHORIZED,
+            Forbidden(_) => StatusCode::FORBIDDEN,
+            NotFound(_) => StatusCode::NOT_FOUND,
+            LeaseNotHeld
+            | LeaseExpired
+            | VersionConflict { .. }
+            | CaseAlreadyDecided
+            | InvalidState(_)
+            | AlreadyExists(_)
+            | AuditChainBroken { .. } => StatusCode::CONFLICT,
+            Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use Error::*;
+        match self {
+            InvalidBody(_) => "INVALID_BODY",
+            InvalidQuery(_) => "INVALID_QUERY",
+            UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            NotAnImage(_) => "NOT_AN_IMAGE",
+            Unauthenticated => "UNAUTHENTICATED",
+            InvalidCredentials => "INVALID_CREDENTIALS",
+            SessionExpired => "SESSION_EXPIRED",
+            Forbidden(_) => "FORBIDDEN",
+            NotFound("case") => "CASE_NOT_FOUND",
+            NotFound("applicant") => "APPLICANT_NOT_FOUND",
+            NotFound("tenant") => "TENANT_NOT_FOUND",
+            NotFound(_) => "NOT_FOUND",
+            LeaseNotHeld => "LEASE_NOT_HELD",
+            LeaseExpired => "LEASE_EXPIRED",
+            VersionConflict { .. } => "VERSION_CONFLICT",
+            CaseAlreadyDecided => "CASE_ALREADY_DECIDED",
+            IdempotencyKeyRequired => "IDEMPOTENCY_KEY_REQUIRED",
+            IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            InvalidDecision(_) => "INVALID_DECISION",
+            InvalidState(_) => "INVALID_STATE",
+            AlreadyExists(_) => "ALREADY_EXISTS",
+            AuditChainBroken { .. } => "AUDIT_CHAIN_BROKEN",
+            Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Whether the cause is ours, not the caller's: logged, never shown in detail.
+    fn is_internal(&self) -> bool {
+        self.status() == StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    /// A unique-constraint violation: another request wrote the same row first.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Stable, machine-readable, e.g. `CASE_ALREADY_DECIDED`.
+    pub code: String,
+    /// One sentence for a person.
+    pub message: String,
+    /// For `AUDIT_CHAIN_BROKEN`: the first event that does not verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let message = if self.is_internal() {
+            tracing::error!(error = %self, "request failed");
+            "something went wrong on the server; the request changed nothing".to_owned()
+        } else {
+            self.to_string()
+        };
+        let seq = match &self {
+            Error::AuditChainBroken { seq, .. } => Some(*seq),
+            _ => None,
+        };
+        let body = ErrorBody { code: self.code().to_owned(), message, seq };
+        (self.status(), Json(body)).into_response()
+    }
+}

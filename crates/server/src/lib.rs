@@ -1,0 +1,11 @@
+//! identdesk-server: the HTTP API (axum), the review queue and audit trail in SQLite or
+//! PostgreSQL (sqlx), the local media folder, and the command line that administers them.
+
+pub mod api;
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod media;
+pub mod store;
+
+pub use error::{Error, Result};

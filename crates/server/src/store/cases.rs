@@ -1,0 +1,655 @@
+//! The review queue: cases, claims with expiring leases, decisions (idempotent, optimistic
+//! on the case version), and the change feed that desktop consoles sync from.
+
+use identdesk_domain::{
+    Answer, ApplicantStatus, CaseKind, CaseState, DecideRefusal, DecisionInput, LeaseView, RejectLabel,
+};
+use rand::Rng;
+use serde_json::json;
+use sqlx::Row;
+
+use super::accounts::{sha256_hex, StaffUser};
+use super::audit::{self, Actor};
+use super::{new_id, now_ms, placeholders, Store, Tx};
+use crate::error::{Error, Result};
+
+/// How long a claim lasts unless renewed.
+pub const DEFAULT_LEASE_MS: i64 = 15 * 60 * 1000;
+/// The review SLA a new case gets: due in 24 hours.
+pub const DEFAULT_SLA_MS: i64 = 24 * 60 * 60 * 1000;
+/// Claims choose at random among this many of the most urgent cases, so nobody picks cases.
+const CLAIM_CANDIDATES: i64 = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Case {
+    pub id: String,
+    pub tenant_id: String,
+    pub applicant_id: String,
+    pub kind: CaseKind,
+    pub state: CaseState,
+    /// Higher first.
+    pub priority: i64,
+    pub due_at_ms: i64,
+    pub holder_id: Option<String>,
+    pub lease_until_ms: Option<i64>,
+    /// Goes up with every change; a decision names the version it was made on.
+    pub version: i64,
+    /// The change-feed cursor of the case's last change.
+    pub change_seq: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    pub id: String,
+    pub case_id: String,
+    pub applicant_id: String,
+    pub reviewer_id: String,
+    pub answer: Answer,
+    pub reject_type: Option<identdesk_domain::RejectType>,
+    pub labels: Vec<RejectLabel>,
+    pub moderation_comment: Option<String>,
+    pub client_comment: Option<String>,
+    pub internal_note: Option<String>,
+    /// SHA-256 over the applicant's document hashes at the moment of the decision.
+    pub evidence_hash: String,
+    /// The case version the decision was made on.
+    pub case_version: i64,
+    pub change_seq: i64,
+    pub decided_at_ms: i64,
+}
+
+/// A case about to be queued.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub id: String,
+    pub applicant_id: String,
+    pub kind: CaseKind,
+    pub state: CaseState,
+    pub priority: i64,
+    pub due_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+impl NewCase {
+    pub fn review(applicant_id: &str, now: i64) -> NewCase {
+        NewCase {
+            id: new_id(),
+            applicant_id: applicant_id.to_owned(),
+            kind: CaseKind::Review,
+            state: CaseState::Queued,
+            priority: 0,
+            due_at_ms: now + DEFAULT_SLA_MS,
+            created_at_ms: now,
+        }
+    }
+}
+
+/// The answer to a decision request: new, or the first answer to the same idempotency key.
+pub enum DecideOutcome {
+    Decided(Decision),
+    Replayed(Decision),
+}
+
+/// Filters and paging of the case list.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    pub state: Option<CaseState>,
+    pub kind: Option<CaseKind>,
+    pub holder_id: Option<String>,
+    pub applicant_id: Option<String>,
+    /// At most 200; 50 when absent.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CasePage {
+    pub items: Vec<Case>,
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", tag = "entity")]
+pub enum Change {
+    Case { seq: i64, case: Case },
+    Decision { seq: i64, decision: Decision },
+}
+
+impl Change {
+    pub fn seq(&self) -> i64 {
+        match self {
+            Change::Case { seq, .. } | Change::Decision { seq, .. } => *seq,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePage {
+    /// Each case and decision changed after the cursor, in its newest form, in cursor order.
+    pub changes: Vec<Change>,
+    /// Pass this as `cursor` to continue.
+    pub next_cursor: i64,
+    pub has_more: bool,
+}
+
+const CASE_COLUMNS: &str = "id, tenant_id, applicant_id, kind, state, priority, due_at_ms, holder_id, \
+                            lease_until_ms, version, change_seq, created_at_ms, updated_at_ms";
+
+fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
+    Ok(Case {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        applicant_id: row.try_get("applicant_id")?,
+        kind: row.try_get::<String, _>("kind")?.parse()?,
+        state: row.try_get::<String, _>("state")?.parse()?,
+        priority: row.try_get("priority")?,
+        due_at_ms: row.try_get("due_at_ms")?,
+        holder_id: row.try_get("holder_id")?,
+        lease_until_ms: row.try_get("lease_until_ms")?,
+        version: row.try_get("version")?,
+        change_seq: row.try_get("change_seq")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<Decision> {
+    let labels: String = row.try_get("labels")?;
+    let reject_type: Option<String> = row.try_get("reject_type")?;
+    Ok(Decision {
+        id: row.try_get("id")?,
+        case_id: row.try_get("case_id")?,
+        applicant_id: row.try_get("applicant_id")?,
+        reviewer_id: row.try_get("reviewer_id")?,
+        answer: row.try_get::<String, _>("answer")?.parse()?,
+        reject_type: reject_type.map(|t| t.parse()).transpose()?,
+        labels: serde_json::from_str(&labels).map_err(|e| Error::Internal(format!("stored labels: {e}")))?,
+        moderation_comment: row.try_get("moderation_comment")?,
+        client_comment: row.try_get("client_comment")?,
+        internal_note: row.try_get("internal_note")?,
+        evidence_hash: row.try_get("evidence_hash")?,
+        case_version: row.try_get("case_version")?,
+        change_seq: row.try_get("change_seq")?,
+        decided_at_ms: row.try_get("decided_at_ms")?,
+    })
+}
+
+impl Store {
+    /// Queues a case inside `tx`, with its audit event.
+    pub async fn insert_case(&self, tx: &mut Tx, tenant_id: &str, case: &NewCase, actor: &Actor) -> Result<i64> {
+        let seq = audit::append(
+            tx,
+            tenant_id,
+            actor,
+            "case.created",
+            &format!("case:{}", case.id),
+            json!({"kind": case.kind, "state": case.state, "applicantId": case.applicant_id}),
+        )
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 1, $8, $9, $9)"
+        ))
+        .bind(&case.id)
+        .bind(tenant_id)
+        .bind(&case.applicant_id)
+        .bind(case.kind.as_str())
+        .bind(case.state.as_str())
+        .bind(case.priority)
+        .bind(case.due_at_ms)
+        .bind(seq)
+        .bind(case.created_at_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(seq)
+    }
+
+    pub async fn case(&self, tenant_id: &str, id: &str) -> Result<Case> {
+        let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 AND tenant_id = $2"))
+            .bind(id)
+            .bind(tenant_id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(Error::NotFound("case"))?;
+        case_from_row(&row)
+    }
+
+    pub async fn decision_for_case(&self, tenant_id: &str, case_id: &str) -> Result<Option<Decision>> {
+        let row = sqlx::query("SELECT * FROM decisions WHERE case_id = $1 AND tenant_id = $2")
+            .bind(case_id)
+            .bind(tenant_id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(decision_from_row).transpose()
+    }
+
+    pub async fn list_cases(&self, tenant_id: &str, filter: &CaseFilter) -> Result<CasePage> {
+        let limit = filter.limit.unwrap_or(50);
+        let offset = filter.offset.unwrap_or(0);
+        if !(1..=200).contains(&limit) || offset < 0 {
+            return Err(Error::InvalidQuery("limit must be 1 to 200 and offset 0 or more".into()));
+        }
+        let mut conditions = vec!["tenant_id = $1".to_owned()];
+        let mut values: Vec<String> = vec![tenant_id.to_owned()];
+        let mut add = |column: &str, value: Option<String>| {
+            if let Some(v) = value {
+                values.push(v);
+                conditions.push(format!("{column} = ${}", values.len()));
+            }
+        };
+        add("state", filter.state.map(|s| s.as_str().to_owned()));
+        add("kind", filter.kind.map(|k| k.as_str().to_owned()));
+        add("holder_id", filter.holder_id.clone());
+        add("applicant_id", filter.applicant_id.clone());
+        let where_clause = conditions.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) AS n FROM cases WHERE {where_clause}");
+        let mut count = sqlx::query(&count_sql);
+        for v in &values {
+            count = count.bind(v.clone());
+        }
+        let total: i64 = count.fetch_one(self.reader()).await?.try_get("n")?;
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE {where_clause} ORDER BY due_at_ms, id LIMIT ${} OFFSET ${}",
+            values.len() + 1,
+            values.len() + 2
+        );
+        let mut query = sqlx::query(&sql);
+        for v in &values {
+            query = query.bind(v.clone());
+        }
+        let rows = query.bind(limit).bind(offset).fetch_all(self.reader()).await?;
+        let items = rows.iter().map(case_from_row).collect::<Result<_>>()?;
+        Ok(CasePage { items, total, offset, limit })
+    }
+
+    /// Hands the next case to `user`: at random among the most urgent queued cases of the kinds
+    /// the user's role takes. A user who already holds a live claim gets that case back.
+    pub async fn claim_next(&self, user: &StaffUser, kinds: &[CaseKind], lease_ms: i64) -> Result<Option<Case>> {
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let held_sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE holder_id = $1 AND state = 'claimed' AND lease_until_ms > $2 \
+             AND kind IN ({}) LIMIT 1",
+            placeholders(3, kinds.len())
+        );
+        let mut held = sqlx::query(&held_sql).bind(&user.id).bind(now);
+        for k in kinds {
+            held = held.bind(k.as_str());
+        }
+        if let Some(row) = held.fetch_optional(&mut *tx).await? {
+            tx.commit().await?;
+            return Ok(Some(case_from_row(&row)?));
+        }
+        let candidates_sql = format!(
+            "SELECT id FROM cases WHERE tenant_id = $1 AND state = 'queued' AND kind IN ({}) \
+             ORDER BY priority DESC, due_at_ms LIMIT {CLAIM_CANDIDATES}{}",
+            placeholders(2, kinds.len()),
+            self.lock_skip_locked()
+        );
+        let mut candidates = sqlx::query(&candidates_sql).bind(&user.tenant_id);
+        for k in kinds {
+            candidates = candidates.bind(k.as_str());
+        }
+        let ids: Vec<String> =
+            candidates.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
+        let until = now + lease_ms;
+        let actor = Actor::User(user.id.clone());
+        let seq = audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &actor,
+            "case.claimed",
+            &format!("case:{id}"),
+            json!({"leaseUntilMs": until}),
+        )
+        .await?;
+        let row = sqlx::query(&format!(
+            "UPDATE cases SET state = 'claimed', holder_id = $1, lease_until_ms = $2, version = version + 1, \
+             change_seq = $3, updated_at_ms = $4 WHERE id = $5 RETURNING {CASE_COLUMNS}"
+        ))
+        .bind(&user.id)
+        .bind(until)
+        .bind(seq)
+        .bind(now)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(case_from_row(&row)?))
+    }
+
+    /// Locks a case of the user's tenant for a change.
+    async fn case_for_update(&self, tx: &mut Tx, tenant_id: &str, id: &str) -> Result<Case> {
+        Ok(self.case_and_evidence_for_update(tx, tenant_id, id).await?.0)
+    }
+
+    /// Locks a case and reads the evidence hash of its applicant in the same round trip.
+    async fn case_and_evidence_for_update(&self, tx: &mut Tx, tenant_id: &str, id: &str) -> Result<(Case, String)> {
+        let row = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS}, (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) \
+             AS evidence_hash FROM cases WHERE id = $1 AND tenant_id = $2{}",
+            self.lock_for_update()
+        ))
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("case"))?;
+        let evidence: Option<String> = row.try_get("evidence_hash")?;
+        // Applicants without documents (load tests) decide on the hash of nothing.
+        Ok((case_from_row(&row)?, evidence.unwrap_or_else(|| super::applicants::evidence_hash(vec![]))))
+    }
+
+    /// Extends the holder's lease.
+    pub async fn renew_lease(&self, user: &StaffUser, case_id: &str, lease_ms: i64) -> Result<Case> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let case = self.case_for_update(&mut tx, &user.tenant_id, case_id).await?;
+        lease_check(&case, &user.id, now, case.version)?;
+        let until = now + lease_ms;
+        let seq = audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            "case.lease_renewed",
+            &format!("case:{case_id}"),
+            json!({"leaseUntilMs": until}),
+        )
+        .await?;
+        let row = sqlx::query(&format!(
+            "UPDATE cases SET lease_until_ms = $1, change_seq = $2, updated_at_ms = $3 WHERE id = $4 RETURNING {CASE_COLUMNS}"
+        ))
+        .bind(until)
+        .bind(seq)
+        .bind(now)
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        case_from_row(&row)
+    }
+
+    /// Puts a claimed case back in the queue. The holder may; a supervisor may for anyone.
+    pub async fn release(&self, user: &StaffUser, case_id: &str, supervisor: bool) -> Result<Case> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let case = self.case_for_update(&mut tx, &user.tenant_id, case_id).await?;
+        if case.state == CaseState::Decided {
+            return Err(Error::CaseAlreadyDecided);
+        }
+        if case.state != CaseState::Claimed || !(supervisor || case.holder_id.as_deref() == Some(&user.id)) {
+            return Err(Error::LeaseNotHeld);
+        }
+        let seq = audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            "case.released",
+            &format!("case:{case_id}"),
+            json!({"previousHolder": case.holder_id}),
+        )
+        .await?;
+        let row = sqlx::query(&format!(
+            "UPDATE cases SET state = 'queued', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
+             change_seq = $1, updated_at_ms = $2 WHERE id = $3 RETURNING {CASE_COLUMNS}"
+        ))
+        .bind(seq)
+        .bind(now)
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        case_from_row(&row)
+    }
+
+    /// Returns every case whose lease ran out to the queue; returns how many.
+    pub async fn requeue_expired(&self) -> Result<usize> {
+        let now = now_ms();
+        let expired =
+            sqlx::query("SELECT id, tenant_id FROM cases WHERE state = 'claimed' AND lease_until_ms <= $1 LIMIT 500")
+                .bind(now)
+                .fetch_all(self.reader())
+                .await?;
+        let mut requeued = 0;
+        for row in &expired {
+            let (id, tenant): (String, String) = (row.try_get("id")?, row.try_get("tenant_id")?);
+            let mut tx = self.begin().await?;
+            let case = self.case_for_update(&mut tx, &tenant, &id).await?;
+            // Renewed or decided since we looked: leave it.
+            if case.state != CaseState::Claimed || case.lease_until_ms.is_none_or(|u| u > now) {
+                continue;
+            }
+            let seq = audit::append(
+                &mut tx,
+                &tenant,
+                &Actor::System,
+                "case.lease_expired",
+                &format!("case:{id}"),
+                json!({"previousHolder": case.holder_id}),
+            )
+            .await?;
+            sqlx::query(
+                "UPDATE cases SET state = 'queued', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
+                 change_seq = $1, updated_at_ms = $2 WHERE id = $3",
+            )
+            .bind(seq)
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            requeued += 1;
+        }
+        Ok(requeued)
+    }
+
+    /// Decides a case the user holds. The same idempotency key with the same request returns
+    /// the first decision again; nothing is written twice.
+    pub async fn decide(
+        &self,
+        user: &StaffUser,
+        case_id: &str,
+        idempotency_key: &str,
+        input: &DecisionInput,
+    ) -> Result<DecideOutcome> {
+        input.validate()?;
+        let request_hash = sha256_hex(
+            format!("{case_id}\n{}", serde_json::to_string(input).expect("decision input serialises")).as_bytes(),
+        );
+        // The key is looked up only when deciding fails: a replay finds the case decided (or its
+        // own key taken, by the unique index) and then answers as the first request did.
+        match self.decide_once(user, case_id, idempotency_key, &request_hash, input).await {
+            Ok(decision) => Ok(DecideOutcome::Decided(decision)),
+            Err(e) => match self.replay(&user.id, idempotency_key, &request_hash).await? {
+                Some(decision) => Ok(DecideOutcome::Replayed(decision)),
+                None => Err(e),
+            },
+        }
+    }
+
+    /// The decision an idempotency key made before, if any.
+    async fn replay(&self, user_id: &str, key: &str, request_hash: &str) -> Result<Option<Decision>> {
+        let row = sqlx::query("SELECT * FROM decisions WHERE reviewer_id = $1 AND idempotency_key = $2")
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(self.reader())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.try_get::<String, _>("request_hash")? != request_hash {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        Ok(Some(decision_from_row(&row)?))
+    }
+
+    async fn decide_once(
+        &self,
+        user: &StaffUser,
+        case_id: &str,
+        idempotency_key: &str,
+        request_hash: &str,
+        input: &DecisionInput,
+    ) -> Result<Decision> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let (case, evidence_hash) = self.case_and_evidence_for_update(&mut tx, &user.tenant_id, case_id).await?;
+        lease_check(&case, &user.id, now, input.version)?;
+        let decision_id = new_id();
+        let seq = audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            "case.decided",
+            &format!("case:{case_id}"),
+            json!({"decisionId": decision_id, "answer": input.answer, "rejectType": input.reject_type, "labels": input.labels}),
+        )
+        .await?;
+        let decision = Decision {
+            id: decision_id,
+            case_id: case_id.to_owned(),
+            applicant_id: case.applicant_id.clone(),
+            reviewer_id: user.id.clone(),
+            answer: input.answer,
+            reject_type: input.reject_type,
+            labels: input.labels.clone(),
+            moderation_comment: input.moderation_comment.clone(),
+            client_comment: input.client_comment.clone(),
+            internal_note: input.internal_note.clone(),
+            evidence_hash,
+            case_version: case.version,
+            change_seq: seq,
+            decided_at_ms: now,
+        };
+        sqlx::query(
+            "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
+             moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
+             case_version, change_seq, decided_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(&decision.id)
+        .bind(&user.tenant_id)
+        .bind(case_id)
+        .bind(&decision.applicant_id)
+        .bind(&user.id)
+        .bind(decision.answer.as_str())
+        .bind(decision.reject_type.map(|t| t.as_str()))
+        .bind(serde_json::to_string(&decision.labels).expect("labels serialise"))
+        .bind(decision.moderation_comment.as_deref())
+        .bind(decision.client_comment.as_deref())
+        .bind(decision.internal_note.as_deref())
+        .bind(&decision.evidence_hash)
+        .bind(idempotency_key)
+        .bind(request_hash)
+        .bind(decision.case_version)
+        .bind(seq)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE cases SET state = 'decided', lease_until_ms = NULL, version = version + 1, change_seq = $1, \
+             updated_at_ms = $2 WHERE id = $3",
+        )
+        .bind(seq)
+        .bind(now)
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
+        if matches!(case.kind, CaseKind::Review | CaseKind::VideoIdent) {
+            sqlx::query(
+                "UPDATE applicants SET status = $1, review_answer = $2, reject_type = $3, updated_at_ms = $4 WHERE id = $5",
+            )
+            .bind(ApplicantStatus::Completed.as_str())
+            .bind(decision.answer.as_str())
+            .bind(decision.reject_type.map(|t| t.as_str()))
+            .bind(now)
+            .bind(&case.applicant_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(decision)
+    }
+
+    /// The change feed: every case and decision changed after `cursor`, oldest change first.
+    pub async fn changes(&self, tenant_id: &str, cursor: i64, limit: i64) -> Result<ChangePage> {
+        if !(1..=1000).contains(&limit) || cursor < 0 {
+            return Err(Error::InvalidQuery("cursor must be 0 or more and limit 1 to 1000".into()));
+        }
+        // Read both tables in one snapshot, one more row than asked to know whether more follow.
+        let mut tx = self.reader().begin().await?;
+        let cases = sqlx::query(&format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE tenant_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(cursor)
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        let decisions = sqlx::query(
+            "SELECT * FROM decisions WHERE tenant_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(cursor)
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let fetched_more = cases.len() > limit as usize || decisions.len() > limit as usize;
+        let mut all = Vec::with_capacity(cases.len() + decisions.len());
+        for row in &cases {
+            let case = case_from_row(row)?;
+            all.push(Change::Case { seq: case.change_seq, case });
+        }
+        for row in &decisions {
+            let decision = decision_from_row(row)?;
+            all.push(Change::Decision { seq: decision.change_seq, decision });
+        }
+        // A decision and its case share the seq of the event that decided the case; a page
+        // never ends between them, or the next page (after that seq) would miss one.
+        all.sort_by_key(|c| (c.seq(), matches!(c, Change::Decision { .. })));
+        let mut changes: Vec<Change> = Vec::with_capacity(limit as usize + 1);
+        let mut cut = false;
+        for change in all {
+            if changes.len() >= limit as usize && changes.last().map(Change::seq) != Some(change.seq()) {
+                cut = true;
+                break;
+            }
+            changes.push(change);
+        }
+        let has_more = cut || fetched_more;
+        let next_cursor = changes.last().map(Change::seq).unwrap_or(cursor);
+        Ok(ChangePage { changes, next_cursor, has_more })
+    }
+}
+
+fn lease_check(case: &Case, user_id: &str, now: i64, expected_version: i64) -> Result<()> {
+    let view = LeaseView {
+        state: case.state,
+        holder: case.holder_id.as_deref(),
+        lease_until_ms: case.lease_until_ms,
+        version: case.version,
+    };
+    view.check_decide(user_id, now, expected_version).map_err(|refusal| match refusal {
+        DecideRefusal::AlreadyDecided => Error::CaseAlreadyDecided,
+        DecideRefusal::LeaseNotHeld => Error::LeaseNotHeld,
+        DecideRefusal::LeaseExpired => Error::LeaseExpired,
+        DecideRefusal::VersionConflict => Error::VersionConflict { current: case.version },
+    })
+}

@@ -1,0 +1,145 @@
+//! Storage: one `Store` over SQLite (default, one file in the data dir) or PostgreSQL
+//! (`postgres://…`). Queries are written once in the SQL both understand; the few places
+//! where the engines differ ask `Backend`. Each backend has its own append-only migrations.
+//!
+//! SQLite has one writer: writes go through a pool of one connection, so transactions
+//! never wait on each other's locks; reads use a separate pool. PostgreSQL uses one pool,
+//! and row locks with `SKIP LOCKED` let many writers claim cases at once.
+
+pub mod accounts;
+pub mod applicants;
+pub mod audit;
+pub mod cases;
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::error::{Error, Result};
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Milliseconds since the Unix epoch: the time unit of every stored timestamp.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and runs the migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let options =
+            AnyConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL is not usable: {e}")))?;
+        if url.starts_with("sqlite:") {
+            let pragmas = |pool: AnyPoolOptions| {
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
+                })
+            };
+            let write = pragmas(AnyPoolOptions::new().max_connections(1))
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(options.clone())
+                .await?;
+            // WAL lets readers run beside the writer; the setting is kept in the file.
+            write.execute("PRAGMA journal_mode = WAL").await?;
+            let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect_with(options).await?;
+            Ok(Store { backend: Backend::Sqlite, write, read })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(options)
+                .await?;
+            Ok(Store { backend: Backend::Postgres, write: pool.clone(), read: pool })
+        } else {
+            Err(Error::Config(format!("database URL must start with sqlite: or postgres:, got '{url}'")))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction on the writer.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// The pool for reads that need no transaction.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The pool writes go through (for statements outside a transaction).
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` where the engine has row locks; SQLite's single writer needs none.
+    pub(crate) fn lock_skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// `FOR UPDATE` where the engine has row locks.
+    pub(crate) fn lock_for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// `$1, $2, …` placeholders starting after `first - 1` bound values, for `IN (…)` lists.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}

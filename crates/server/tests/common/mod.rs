@@ -1,0 +1,164 @@
+//! Test harness: a real identdesk-server on 127.0.0.1:0 over a real database — a fresh SQLite
+//! file, and a fresh PostgreSQL database when `IDENTDESK_TEST_PG_URL` names a server
+//! (`scripts/test` starts one). In CI a missing PostgreSQL fails the run instead of skipping it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use identdesk_domain::{Environment, Region, Role};
+use identdesk_server::api::{self, AppState, Limits};
+use identdesk_server::media::MediaStore;
+use identdesk_server::store::accounts::hash_password;
+use identdesk_server::store::Store;
+use serde_json::Value;
+use sqlx::Connection;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The databases every test runs on: `("sqlite", url)` and, when available, `("postgres", url)`.
+pub async fn databases(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    let mut out = vec![("sqlite", format!("sqlite://{}?mode=rwc", dir.join("test.db").display()))];
+    match std::env::var("IDENTDESK_TEST_PG_URL") {
+        Ok(admin) => out.push(("postgres", fresh_pg_database(&admin).await)),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI must test PostgreSQL too: IDENTDESK_TEST_PG_URL is not set (scripts/test sets it)")
+        }
+        Err(_) => eprintln!("skipping PostgreSQL: IDENTDESK_TEST_PG_URL is not set; run scripts/test to start one"),
+    }
+    out
+}
+
+async fn fresh_pg_database(admin_url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("idt_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::AnyConnection::connect(admin_url).await.expect("connect to the test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    conn.close().await.ok();
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    format!("{base}/{name}")
+}
+
+/// One password hash for every test user: argon2 is slow on purpose.
+pub async fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(h) = HASH.get() {
+        return h.clone();
+    }
+    let h = hash_password(PASSWORD.to_owned()).await.unwrap();
+    HASH.get_or_init(|| h).clone()
+}
+
+pub struct TestServer {
+    pub backend: &'static str,
+    pub url: String,
+    pub base: String,
+    pub store: Store,
+    pub media: MediaStore,
+    pub tenant_id: String,
+    pub http: reqwest::Client,
+    pub _dir: tempfile::TempDir,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Every database this run tests, each with a server and an empty tenant "Acme".
+    pub async fn all() -> Vec<TestServer> {
+        Self::all_with(Limits::default()).await
+    }
+
+    pub async fn all_with(limits: Limits) -> Vec<TestServer> {
+        let holder = tempfile::tempdir().unwrap();
+        let mut servers = Vec::new();
+        for (backend, url) in databases(holder.path()).await {
+            servers.push(TestServer::start(backend, url, limits.clone()).await);
+        }
+        servers
+    }
+
+    pub async fn start(backend: &'static str, url: String, limits: Limits) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            if backend == "sqlite" { format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()) } else { url };
+        let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{backend}: open store: {e}"));
+        let media = MediaStore::new(dir.path().join("media"));
+        let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
+        let state = AppState::new(store.clone(), media.clone(), limits);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, api::app(state)).await.unwrap();
+        });
+        TestServer {
+            backend,
+            url,
+            base: format!("http://{addr}/api/v1"),
+            store,
+            media,
+            tenant_id: tenant.id,
+            http: reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap(),
+            _dir: dir,
+            task,
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Adds a user to the test tenant and signs them in; returns the bearer token.
+    pub async fn staff(&self, email: &str, role: Role) -> String {
+        self.staff_in(&self.tenant_id.clone(), email, role).await
+    }
+
+    pub async fn staff_in(&self, tenant_id: &str, email: &str, role: Role) -> String {
+        self.store.create_user_with_hash(tenant_id, email, role, &password_hash().await).await.unwrap();
+        self.login(email).await
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let res = self
+            .http
+            .post(self.at("/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}: login {email}", self.backend);
+        res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn api_key(&self) -> String {
+        self.store.create_api_key(&self.tenant_id, Environment::Sandbox).await.unwrap().1 .0
+    }
+
+    /// Counts rows of a table: the "nothing was written" checks compare these.
+    pub async fn count(&self, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(self.store.reader())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap()
+    }
+
+    /// Queues `n` review cases directly (as the pipeline would).
+    pub async fn queue_cases(&self, n: usize) {
+        use identdesk_domain::CaseKind;
+        use identdesk_server::store::applicants::SeedApplicant;
+        let now = identdesk_server::store::now_ms();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let batch: Vec<_> = chunk.iter().map(|&i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
+            self.store.seed_applicants(&self.tenant_id, &batch).await.unwrap();
+        }
+    }
+}
+
+/// Reads an error answer: (status, code).
+pub async fn error_of(res: reqwest::Response) -> (u16, String) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("error bodies are JSON");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "error without message: {body}");
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}

@@ -1,0 +1,55 @@
+# Shared set-up for scripts/run and scripts/test: sourced, not run. Every step is safe to
+# repeat: it checks before it installs or starts anything.
+
+# Runs a command as root (directly when we are root, else through sudo).
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs the Debian packages named, if any is missing.
+need_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# The packages the server needs to build and run; the Rust toolchain is expected on PATH.
+need_build_packages() {
+  need_packages build-essential pkg-config curl ca-certificates
+  command -v cargo >/dev/null || { echo "cargo is missing: install Rust from rustup.rs first" >&2; exit 1; }
+}
+
+# Starts a private PostgreSQL cluster for the tests (port 55432, trust on loopback only) and
+# exports IDENTDESK_TEST_PG_URL. The cluster lives outside the checkout and is reused.
+start_test_postgres() {
+  need_packages postgresql postgresql-contrib
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  local dir=${IDENTDESK_PG_DIR:-/var/tmp/identdesk-test-pg}
+  local port=${IDENTDESK_PG_PORT:-55432}
+  local run_as=()
+  # initdb refuses to run as root: the cluster belongs to the postgres user then.
+  if [ "$(id -u)" = 0 ]; then run_as=(runuser -u postgres --); fi
+  if [ ! -s "$dir/PG_VERSION" ]; then
+    echo "==> creating the test PostgreSQL cluster in $dir"
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+    "${run_as[@]}" "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 >/dev/null
+  fi
+  if ! "${run_as[@]}" "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    echo "==> starting the test PostgreSQL on 127.0.0.1:$port"
+    "${run_as[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  fi
+  export IDENTDESK_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  # Databases of earlier runs go; each test makes its own.
+  "$bin/psql" -q -X -At "$IDENTDESK_TEST_PG_URL" -c \
+    "SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'idt_%'" \
+    | "$bin/psql" -q -X "$IDENTDESK_TEST_PG_URL" >/dev/null
+}
