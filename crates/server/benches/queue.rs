@@ -6,7 +6,6 @@
 //! `cargo bench -p identdesk-server --bench queue` (PostgreSQL from IDENTDESK_TEST_PG_URL,
 //! which scripts/test-postgres or scripts/test starts). IDENTDESK_BENCH_CASES sets the queue size.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use identdesk_domain::{Answer, CaseKind, DecisionInput, Region, Role};
@@ -23,19 +22,23 @@ struct Figures {
     claim_p99: Duration,
 }
 
-async fn queue_run(store: &Store, cases: usize) -> Figures {
-    let tenant = store.create_tenant("Bench", Region::Eu).await.unwrap();
+/// Fills `tenants` tenants with `cases` cases between them and lets 64 reviewers, spread over
+/// the tenants, drain them.
+async fn queue_run(store: &Store, cases: usize, tenants: usize) -> Figures {
     let hash = hash_password("bench password 123".into()).await.unwrap();
-    let mut users = Vec::new();
-    for i in 0..REVIEWERS {
-        users.push(
-            store.create_user_with_hash(&tenant.id, &format!("r{i}@bench.test"), Role::Reviewer, &hash).await.unwrap(),
-        );
-    }
     let now = now_ms();
-    for chunk in (0..cases).collect::<Vec<_>>().chunks(1000) {
-        let batch: Vec<_> = chunk.iter().map(|&i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
-        store.seed_applicants(&tenant.id, &batch).await.unwrap();
+    let mut users = Vec::new();
+    for t in 0..tenants {
+        let tenant = store.create_tenant(&format!("Bench {t}"), Region::Eu).await.unwrap();
+        for i in (t..REVIEWERS).step_by(tenants) {
+            let email = format!("r{i}@bench.test");
+            users.push(store.create_user_with_hash(&tenant.id, &email, Role::Reviewer, &hash).await.unwrap());
+        }
+        let mine: Vec<usize> = (t..cases).step_by(tenants).collect();
+        for chunk in mine.chunks(1000) {
+            let batch: Vec<_> = chunk.iter().map(|&i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
+            store.seed_applicants(&tenant.id, &batch).await.unwrap();
+        }
     }
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -83,39 +86,30 @@ async fn reviewer(store: Store, user: StaffUser) -> (usize, Vec<Duration>) {
     }
 }
 
-/// 64 tasks each updating one random row per statement, through the store's writer pool.
+/// The bare loop: one task updating one row per statement (autocommit), on the store's writer
+/// connection, so journal mode, synchronous and every other pragma are the queue's own.
 async fn sqlite_baseline(store: &Store, seconds: u64) -> f64 {
     sqlx::query("CREATE TABLE bench_counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
         .execute(store.writer())
         .await
         .unwrap();
-    sqlx::query("WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000) INSERT INTO bench_counter SELECT i, 0 FROM s")
-        .execute(store.writer())
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    sqlx::query(
+        "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000) \
+         INSERT INTO bench_counter SELECT i, 0 FROM s",
+    )
+    .execute(store.writer())
+    .await
+    .unwrap();
+    let mut conn = store.writer().acquire().await.unwrap();
     let started = Instant::now();
-    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for w in 0..REVIEWERS as i64 {
-        let (store, count) = (store.clone(), count.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut id = w;
-            while Instant::now() < deadline {
-                id = (id * 7919 + 13) % 10000 + 1;
-                sqlx::query("UPDATE bench_counter SET n = n + 1 WHERE id = $1")
-                    .bind(id)
-                    .execute(store.writer())
-                    .await
-                    .unwrap();
-                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }));
+    let deadline = started + Duration::from_secs(seconds);
+    let (mut id, mut count) = (1i64, 0u64);
+    while Instant::now() < deadline {
+        id = (id * 7919 + 13) % 10000 + 1;
+        sqlx::query("UPDATE bench_counter SET n = n + 1 WHERE id = $1").bind(id).execute(&mut *conn).await.unwrap();
+        count += 1;
     }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    count.load(std::sync::atomic::Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    count as f64 / started.elapsed().as_secs_f64()
 }
 
 /// pgbench, 64 clients, a single-row UPDATE per transaction, against the same database.
@@ -163,22 +157,24 @@ async fn main() {
         return;
     }
     let cases: usize = std::env::var("IDENTDESK_BENCH_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    // The audit chain is per tenant: more tenants show how much its ordering costs.
+    let tenants: usize = std::env::var("IDENTDESK_BENCH_TENANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let seconds = 10;
-    println!("queue benchmark: {REVIEWERS} reviewers, {cases} cases; baselines run {seconds} s");
+    println!("queue benchmark: {REVIEWERS} reviewers, {cases} cases in {tenants} tenant(s); baselines run {seconds} s");
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
     let store = Store::open(&url).await.unwrap();
-    let figures = queue_run(&store, cases).await;
+    let figures = queue_run(&store, cases, tenants).await;
     let baseline = sqlite_baseline(&store, seconds).await;
-    report("sqlite", &figures, "single-row UPDATE loop, same pool", baseline);
+    report("sqlite", &figures, "bare single-row UPDATE loop, same connection", baseline);
     store.close().await;
 
     match std::env::var("IDENTDESK_TEST_PG_URL") {
         Ok(admin) => {
             let url = fresh_pg(&admin).await;
             let store = Store::open(&url).await.unwrap();
-            let figures = queue_run(&store, cases).await;
+            let figures = queue_run(&store, cases, tenants).await;
             sqlx::query("CREATE TABLE bench_counter (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
                 .execute(store.writer())
                 .await

@@ -371,3 +371,39 @@ async fn oversized_and_non_image_uploads_are_refused_and_leave_nothing() {
         assert_eq!(s.count("documents").await, before.2 + 1, "{}", s.backend);
     }
 }
+
+#[tokio::test]
+async fn a_key_reused_on_another_case_is_refused_and_writes_nothing() {
+    for s in TestServer::all().await {
+        s.queue_cases(2).await;
+        let ana = s.staff("ana@acme.test", Role::Reviewer).await;
+        let first = claim(&s, &ana).await;
+        let res = decide(
+            &s,
+            &ana,
+            first["id"].as_str().unwrap(),
+            "k-once",
+            json!({"answer": "GREEN", "version": first["version"]}),
+        )
+        .await;
+        assert_eq!(res.status(), 201, "{}", s.backend);
+        let second = claim(&s, &ana).await;
+        assert_ne!(second["id"], first["id"], "{}", s.backend);
+        let before = snapshot(&s).await;
+        let body = json!({"answer": "GREEN", "version": second["version"]});
+        let res = decide(&s, &ana, second["id"].as_str().unwrap(), "k-once", body).await;
+        assert_eq!(error_of(res).await, (422, "IDEMPOTENCY_KEY_REUSED".into()), "{}", s.backend);
+        assert_eq!(snapshot(&s).await, before, "{}: nothing written", s.backend);
+        let still: Value = s
+            .http
+            .get(s.at(&format!("/cases/{}", second["id"].as_str().unwrap())))
+            .bearer_auth(&ana)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(still["case"]["state"], "claimed", "{}: the case stays with its reviewer", s.backend);
+    }
+}

@@ -82,10 +82,12 @@ CREATE TABLE cases (
     created_at_ms INTEGER NOT NULL,
     updated_at_ms INTEGER NOT NULL
 );
-CREATE INDEX cases_queue ON cases (tenant_id, state, kind, priority DESC, due_at_ms);
+-- Partial indexes: a case leaving a state leaves the index, and updates stay cheap.
+CREATE INDEX cases_queue ON cases (tenant_id, kind, priority DESC, due_at_ms) WHERE state = 'queued';
 CREATE INDEX cases_changes ON cases (tenant_id, change_seq);
+CREATE INDEX cases_by_tenant ON cases (tenant_id, due_at_ms);
 CREATE INDEX cases_by_applicant ON cases (applicant_id);
-CREATE INDEX cases_by_holder ON cases (holder_id, state);
+CREATE INDEX cases_by_holder ON cases (holder_id) WHERE state = 'claimed';
 
 CREATE TABLE decisions (
     id TEXT PRIMARY KEY,
@@ -130,9 +132,3 @@ CREATE TABLE audit_events (
     PRIMARY KEY (tenant_id, seq)
 );
 
--- The chain head always names the newest event's hash, so a transaction appends an event with
--- one statement after taking the head's lock (see store/audit.rs).
-CREATE TRIGGER audit_head_follows AFTER INSERT ON audit_events
-BEGIN
-    UPDATE audit_heads SET hash = NEW.hash WHERE tenant_id = NEW.tenant_id;
-END;

@@ -71,8 +71,18 @@ pub async fn append(
     .bind(&event.hash)
     .execute(&mut **tx)
     .await?;
-    // The trigger `audit_head_follows` moves the head's hash to this event.
+    move_head(tx, tenant_id, &event.hash).await?;
     Ok(seq)
+}
+
+/// Points the tenant's chain head at its newest event's hash.
+pub(crate) async fn move_head(tx: &mut Tx, tenant_id: &str, hash: &str) -> Result<()> {
+    sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
+        .bind(hash)
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Starts a tenant's chain; called in the transaction that creates the tenant.

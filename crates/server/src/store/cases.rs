@@ -1,24 +1,20 @@
 //! The review queue: cases, claims with expiring leases, decisions (idempotent, optimistic
 //! on the case version), and the change feed that desktop consoles sync from.
 
-use identdesk_domain::{
-    Answer, ApplicantStatus, CaseKind, CaseState, DecideRefusal, DecisionInput, LeaseView, RejectLabel,
-};
-use rand::Rng;
+use identdesk_domain::{Answer, CaseKind, CaseState, DecideRefusal, DecisionInput, LeaseView, RejectLabel};
 use serde_json::json;
 use sqlx::Row;
 
 use super::accounts::{sha256_hex, StaffUser};
 use super::audit::{self, Actor};
-use super::{new_id, now_ms, placeholders, Store, Tx};
+use super::queue_writer::{ClaimRequest, DecideRequest, QueueRequest};
+use super::{new_id, now_ms, Store, Tx};
 use crate::error::{Error, Result};
 
 /// How long a claim lasts unless renewed.
 pub const DEFAULT_LEASE_MS: i64 = 15 * 60 * 1000;
 /// The review SLA a new case gets: due in 24 hours.
 pub const DEFAULT_SLA_MS: i64 = 24 * 60 * 60 * 1000;
-/// Claims choose at random among this many of the most urgent cases, so nobody picks cases.
-const CLAIM_CANDIDATES: i64 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -143,10 +139,10 @@ pub struct ChangePage {
     pub has_more: bool,
 }
 
-const CASE_COLUMNS: &str = "id, tenant_id, applicant_id, kind, state, priority, due_at_ms, holder_id, \
+pub(super) const CASE_COLUMNS: &str = "id, tenant_id, applicant_id, kind, state, priority, due_at_ms, holder_id, \
                             lease_until_ms, version, change_seq, created_at_ms, updated_at_ms";
 
-fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
+pub(super) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
     Ok(Case {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -273,67 +269,13 @@ impl Store {
     }
 
     /// Hands the next case to `user`: at random among the most urgent queued cases of the kinds
-    /// the user's role takes. A user who already holds a live claim gets that case back.
+    /// given. A user who already holds a live claim gets that case back.
     pub async fn claim_next(&self, user: &StaffUser, kinds: &[CaseKind], lease_ms: i64) -> Result<Option<Case>> {
         if kinds.is_empty() {
             return Ok(None);
         }
-        let now = now_ms();
-        let mut tx = self.begin().await?;
-        let held_sql = format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE holder_id = $1 AND state = 'claimed' AND lease_until_ms > $2 \
-             AND kind IN ({}) LIMIT 1",
-            placeholders(3, kinds.len())
-        );
-        let mut held = sqlx::query(&held_sql).bind(&user.id).bind(now);
-        for k in kinds {
-            held = held.bind(k.as_str());
-        }
-        if let Some(row) = held.fetch_optional(&mut *tx).await? {
-            tx.commit().await?;
-            return Ok(Some(case_from_row(&row)?));
-        }
-        let candidates_sql = format!(
-            "SELECT id FROM cases WHERE tenant_id = $1 AND state = 'queued' AND kind IN ({}) \
-             ORDER BY priority DESC, due_at_ms LIMIT {CLAIM_CANDIDATES}{}",
-            placeholders(2, kinds.len()),
-            self.lock_skip_locked()
-        );
-        let mut candidates = sqlx::query(&candidates_sql).bind(&user.tenant_id);
-        for k in kinds {
-            candidates = candidates.bind(k.as_str());
-        }
-        let ids: Vec<String> =
-            candidates.fetch_all(&mut *tx).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-        if ids.is_empty() {
-            tx.commit().await?;
-            return Ok(None);
-        }
-        let id = &ids[rand::thread_rng().gen_range(0..ids.len())];
-        let until = now + lease_ms;
-        let actor = Actor::User(user.id.clone());
-        let seq = audit::append(
-            &mut tx,
-            &user.tenant_id,
-            &actor,
-            "case.claimed",
-            &format!("case:{id}"),
-            json!({"leaseUntilMs": until}),
-        )
-        .await?;
-        let row = sqlx::query(&format!(
-            "UPDATE cases SET state = 'claimed', holder_id = $1, lease_until_ms = $2, version = version + 1, \
-             change_seq = $3, updated_at_ms = $4 WHERE id = $5 RETURNING {CASE_COLUMNS}"
-        ))
-        .bind(&user.id)
-        .bind(until)
-        .bind(seq)
-        .bind(now)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(case_from_row(&row)?))
+        let (user, kinds) = (user.clone(), kinds.to_vec());
+        self.queue(|reply| QueueRequest::Claim(ClaimRequest { user, kinds, lease_ms, reply })).await
     }
 
     /// Locks a case of the user's tenant for a change.
@@ -475,8 +417,18 @@ impl Store {
             format!("{case_id}\n{}", serde_json::to_string(input).expect("decision input serialises")).as_bytes(),
         );
         // The key is looked up only when deciding fails: a replay finds the case decided (or its
-        // own key taken, by the unique index) and then answers as the first request did.
-        match self.decide_once(user, case_id, idempotency_key, &request_hash, input).await {
+        // own key taken) and then answers as the first request did.
+        let request = |reply| {
+            QueueRequest::Decide(DecideRequest {
+                user: user.clone(),
+                case_id: case_id.to_owned(),
+                key: idempotency_key.to_owned(),
+                request_hash: request_hash.clone(),
+                input: input.clone(),
+                reply,
+            })
+        };
+        match self.queue(request).await {
             Ok(decision) => Ok(DecideOutcome::Decided(decision)),
             Err(e) => match self.replay(&user.id, idempotency_key, &request_hash).await? {
                 Some(decision) => Ok(DecideOutcome::Replayed(decision)),
@@ -497,94 +449,6 @@ impl Store {
             return Err(Error::IdempotencyKeyReused);
         }
         Ok(Some(decision_from_row(&row)?))
-    }
-
-    async fn decide_once(
-        &self,
-        user: &StaffUser,
-        case_id: &str,
-        idempotency_key: &str,
-        request_hash: &str,
-        input: &DecisionInput,
-    ) -> Result<Decision> {
-        let now = now_ms();
-        let mut tx = self.begin().await?;
-        let (case, evidence_hash) = self.case_and_evidence_for_update(&mut tx, &user.tenant_id, case_id).await?;
-        lease_check(&case, &user.id, now, input.version)?;
-        let decision_id = new_id();
-        let seq = audit::append(
-            &mut tx,
-            &user.tenant_id,
-            &Actor::User(user.id.clone()),
-            "case.decided",
-            &format!("case:{case_id}"),
-            json!({"decisionId": decision_id, "answer": input.answer, "rejectType": input.reject_type, "labels": input.labels}),
-        )
-        .await?;
-        let decision = Decision {
-            id: decision_id,
-            case_id: case_id.to_owned(),
-            applicant_id: case.applicant_id.clone(),
-            reviewer_id: user.id.clone(),
-            answer: input.answer,
-            reject_type: input.reject_type,
-            labels: input.labels.clone(),
-            moderation_comment: input.moderation_comment.clone(),
-            client_comment: input.client_comment.clone(),
-            internal_note: input.internal_note.clone(),
-            evidence_hash,
-            case_version: case.version,
-            change_seq: seq,
-            decided_at_ms: now,
-        };
-        sqlx::query(
-            "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
-             moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
-             case_version, change_seq, decided_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(&decision.id)
-        .bind(&user.tenant_id)
-        .bind(case_id)
-        .bind(&decision.applicant_id)
-        .bind(&user.id)
-        .bind(decision.answer.as_str())
-        .bind(decision.reject_type.map(|t| t.as_str()))
-        .bind(serde_json::to_string(&decision.labels).expect("labels serialise"))
-        .bind(decision.moderation_comment.as_deref())
-        .bind(decision.client_comment.as_deref())
-        .bind(decision.internal_note.as_deref())
-        .bind(&decision.evidence_hash)
-        .bind(idempotency_key)
-        .bind(request_hash)
-        .bind(decision.case_version)
-        .bind(seq)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE cases SET state = 'decided', lease_until_ms = NULL, version = version + 1, change_seq = $1, \
-             updated_at_ms = $2 WHERE id = $3",
-        )
-        .bind(seq)
-        .bind(now)
-        .bind(case_id)
-        .execute(&mut *tx)
-        .await?;
-        if matches!(case.kind, CaseKind::Review | CaseKind::VideoIdent) {
-            sqlx::query(
-                "UPDATE applicants SET status = $1, review_answer = $2, reject_type = $3, updated_at_ms = $4 WHERE id = $5",
-            )
-            .bind(ApplicantStatus::Completed.as_str())
-            .bind(decision.answer.as_str())
-            .bind(decision.reject_type.map(|t| t.as_str()))
-            .bind(now)
-            .bind(&case.applicant_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(decision)
     }
 
     /// The change feed: every case and decision changed after `cursor`, oldest change first.
@@ -639,7 +503,7 @@ impl Store {
     }
 }
 
-fn lease_check(case: &Case, user_id: &str, now: i64, expected_version: i64) -> Result<()> {
+pub(super) fn lease_check(case: &Case, user_id: &str, now: i64, expected_version: i64) -> Result<()> {
     let view = LeaseView {
         state: case.state,
         holder: case.holder_id.as_deref(),

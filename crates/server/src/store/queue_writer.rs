@@ -1,0 +1,596 @@
+//! The queue's writer: claims and decisions from many reviewers, committed together.
+//!
+//! One task per `Store` takes every claim and decision waiting at that moment and commits them
+//! in one transaction with set-based statements: one locked read of the cases, one chain-head
+//! update per tenant, one multi-row insert of the audit events, one `UPDATE … FROM (VALUES …)`
+//! of the cases. The tenant's chain lock, the round trips and the commit (an fsync on both
+//! engines) are paid once per batch instead of once per reviewer. When idle, a batch holds one
+//! request, so latency stays that of a single transaction.
+//!
+//! A batch that fails as a whole is retried one request at a time, so one bad request never
+//! fails the others.
+
+use std::collections::{HashMap, HashSet};
+
+use identdesk_domain::{AuditEvent, CaseKind, CaseState, DecisionInput};
+use rand::Rng;
+use serde_json::json;
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
+
+use super::accounts::StaffUser;
+use super::cases::{case_from_row, lease_check, Case, Decision, CASE_COLUMNS};
+use super::{new_id, now_ms, placeholders, Store, Tx};
+use crate::error::{Error, Result};
+
+/// The most requests one transaction takes.
+const MAX_BATCH: usize = 256;
+/// Claims choose at random among this many of the most urgent cases, so nobody picks cases.
+pub const CLAIM_CANDIDATES: usize = 8;
+/// The most rows one multi-row statement takes, well under both engines' parameter limits.
+const MAX_ROWS: usize = 128;
+
+/// A list padded to a power of two by repeating its last item. `IN (…)` and `VALUES` lists of
+/// only a few lengths keep the statements few, so they stay prepared in the connection's cache;
+/// a repeated id changes no result.
+fn padded<T: Copy>(items: &[T]) -> Vec<T> {
+    let mut out = items.to_vec();
+    if let Some(&last) = items.last() {
+        out.resize(items.len().next_power_of_two(), last);
+    }
+    out
+}
+
+/// Splits rows into chunks whose sizes are powers of two (at most `MAX_ROWS`), for inserts,
+/// which cannot be padded: 37 rows go as 32, 4 and 1.
+fn power_of_two_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    while !rows.is_empty() {
+        let size = MAX_ROWS.min(1 << (usize::BITS - 1 - rows.len().leading_zeros()));
+        let (chunk, rest) = rows.split_at(size);
+        chunks.push(chunk);
+        rows = rest;
+    }
+    chunks
+}
+
+pub(crate) struct ClaimRequest {
+    pub user: StaffUser,
+    pub kinds: Vec<CaseKind>,
+    pub lease_ms: i64,
+    pub reply: oneshot::Sender<Result<Option<Case>>>,
+}
+
+pub(crate) struct DecideRequest {
+    pub user: StaffUser,
+    pub case_id: String,
+    pub key: String,
+    pub request_hash: String,
+    pub input: DecisionInput,
+    pub reply: oneshot::Sender<Result<Decision>>,
+}
+
+pub(crate) enum QueueRequest {
+    Claim(ClaimRequest),
+    Decide(DecideRequest),
+}
+
+impl QueueRequest {
+    /// The user whose request it is: one user's requests always go to the same writer, in order.
+    pub fn user_id(&self) -> &str {
+        match self {
+            QueueRequest::Claim(c) => &c.user.id,
+            QueueRequest::Decide(d) => &d.user.id,
+        }
+    }
+}
+
+/// Starts one writer for `store` (which must not itself send to a writer).
+pub(crate) fn spawn(store: Store) -> mpsc::Sender<QueueRequest> {
+    let (tx, mut rx) = mpsc::channel::<QueueRequest>(4 * MAX_BATCH);
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            run_batch(&store, batch).await;
+        }
+    });
+    tx
+}
+
+async fn run_batch(store: &Store, batch: Vec<QueueRequest>) {
+    let (mut claims, mut decides) = (Vec::new(), Vec::new());
+    for request in batch {
+        match request {
+            QueueRequest::Claim(c) => claims.push(c),
+            QueueRequest::Decide(d) => decides.push(d),
+        }
+    }
+    let result = commit(store, &claim_views(&claims), &decide_views(&decides)).await;
+    match result {
+        Ok(results) => reply_all(claims, decides, results),
+        Err(e) if claims.len() + decides.len() == 1 => {
+            if let Some(c) = claims.pop() {
+                let _ = c.reply.send(Err(e));
+            } else if let Some(d) = decides.pop() {
+                let _ = d.reply.send(Err(e));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, requests = claims.len() + decides.len(), "queue batch failed; retrying one by one");
+            for c in claims {
+                match commit(store, &claim_views(std::slice::from_ref(&c)), &[]).await {
+                    Ok((mut r, _)) => drop(c.reply.send(r.remove(0))),
+                    Err(e) => drop(c.reply.send(Err(e))),
+                }
+            }
+            for d in decides {
+                match commit(store, &[], &decide_views(std::slice::from_ref(&d))).await {
+                    Ok((_, mut r)) => drop(d.reply.send(r.remove(0))),
+                    Err(e) => drop(d.reply.send(Err(e))),
+                }
+            }
+        }
+    }
+}
+
+fn reply_all(claims: Vec<ClaimRequest>, decides: Vec<DecideRequest>, (claimed, decided): BatchResults) {
+    // A requester that gave up (its connection closed) simply gets no answer.
+    for (c, r) in claims.into_iter().zip(claimed) {
+        let _ = c.reply.send(r);
+    }
+    for (d, r) in decides.into_iter().zip(decided) {
+        let _ = d.reply.send(r);
+    }
+}
+
+/// What a batch needs to know of a claim request (the reply channel stays with the caller).
+struct ClaimView<'a> {
+    user: &'a StaffUser,
+    kinds: &'a [CaseKind],
+    lease_ms: i64,
+}
+
+struct DecideView<'a> {
+    user: &'a StaffUser,
+    case_id: &'a str,
+    key: &'a str,
+    request_hash: &'a str,
+    input: &'a DecisionInput,
+}
+
+fn claim_views(claims: &[ClaimRequest]) -> Vec<ClaimView<'_>> {
+    claims.iter().map(|c| ClaimView { user: &c.user, kinds: &c.kinds, lease_ms: c.lease_ms }).collect()
+}
+
+fn decide_views(decides: &[DecideRequest]) -> Vec<DecideView<'_>> {
+    decides
+        .iter()
+        .map(|d| DecideView {
+            user: &d.user,
+            case_id: &d.case_id,
+            key: &d.key,
+            request_hash: &d.request_hash,
+            input: &d.input,
+        })
+        .collect()
+}
+
+type BatchResults = (Vec<Result<Option<Case>>>, Vec<Result<Decision>>);
+
+/// An audit event to append, before it has its place in the chain.
+struct PendingEvent {
+    tenant_id: String,
+    actor: String,
+    action: &'static str,
+    subject: String,
+    detail: String,
+}
+
+/// Commits one batch. An `Err` means nothing of the batch was written.
+async fn commit(store: &Store, claims: &[ClaimView<'_>], decides: &[DecideView<'_>]) -> Result<BatchResults> {
+    let now = now_ms();
+    let mut tx = store.begin().await?;
+    let mut events: Vec<PendingEvent> = Vec::new();
+
+    // Decisions first, so that claims in the same batch see their cases decided.
+    // Each accepted decision: (its event, its request, the decision, the case kind).
+    let mut decided: Vec<(usize, usize, Decision, CaseKind)> = Vec::new();
+    let mut decide_answers: Vec<Result<usize>> = Vec::with_capacity(decides.len());
+    if !decides.is_empty() {
+        let mut cases = lock_cases(store, &mut tx, decides.iter().map(|d| d.case_id)).await?;
+        let mut batch_keys = HashSet::new();
+        for (r, d) in decides.iter().enumerate() {
+            let accepted: Result<(Decision, CaseKind)> = (|| {
+                let (case, evidence_hash) = cases
+                    .get_mut(d.case_id)
+                    .filter(|(c, _)| c.tenant_id == d.user.tenant_id)
+                    .ok_or(Error::NotFound("case"))?;
+                // A key used twice in one batch answers with its first decision, looked up after
+                // the commit. A key used in an earlier batch meets the unique index: the batch
+                // fails, is retried request by request, and that request's replay answers.
+                if !batch_keys.insert((d.user.id.clone(), d.key.to_owned())) {
+                    return Err(Error::IdempotencyKeyReused);
+                }
+                lease_check(case, &d.user.id, now, d.input.version)?;
+                let decision = Decision {
+                    id: new_id(),
+                    case_id: case.id.clone(),
+                    applicant_id: case.applicant_id.clone(),
+                    reviewer_id: d.user.id.clone(),
+                    answer: d.input.answer,
+                    reject_type: d.input.reject_type,
+                    labels: d.input.labels.clone(),
+                    moderation_comment: d.input.moderation_comment.clone(),
+                    client_comment: d.input.client_comment.clone(),
+                    internal_note: d.input.internal_note.clone(),
+                    evidence_hash: evidence_hash.clone(),
+                    case_version: case.version,
+                    change_seq: 0,
+                    decided_at_ms: now,
+                };
+                // Later requests in this batch see the case as it will be.
+                case.state = CaseState::Decided;
+                case.version += 1;
+                Ok((decision, case.kind))
+            })();
+            decide_answers.push(accepted.map(|(decision, kind)| {
+                events.push(PendingEvent {
+                    tenant_id: d.user.tenant_id.clone(),
+                    actor: format!("user:{}", d.user.id),
+                    action: "case.decided",
+                    subject: format!("case:{}", decision.case_id),
+                    detail: json!({"decisionId": decision.id, "answer": decision.answer,
+                                   "rejectType": decision.reject_type, "labels": decision.labels})
+                    .to_string(),
+                });
+                decided.push((events.len() - 1, r, decision, kind));
+                decided.len() - 1
+            }));
+        }
+    }
+    let just_decided: HashSet<String> = decided.iter().map(|(_, _, d, _)| d.case_id.clone()).collect();
+
+    // Claims: a user who holds a live case gets it back; the others get fresh cases.
+    let mut claim_answers: Vec<ClaimAnswer> = Vec::with_capacity(claims.len());
+    let mut claimed: Vec<(usize, Case)> = Vec::new();
+    if !claims.is_empty() {
+        let held = held_cases(&mut tx, claims, now).await?;
+        let mut groups: HashMap<(&str, &[CaseKind]), Vec<usize>> = HashMap::new();
+        for (i, c) in claims.iter().enumerate() {
+            let mine = held.iter().find(|h| {
+                h.holder_id.as_deref() == Some(&c.user.id) && c.kinds.contains(&h.kind) && !just_decided.contains(&h.id)
+            });
+            claim_answers.push(match mine {
+                _ if c.kinds.is_empty() => ClaimAnswer::Nothing,
+                Some(case) => ClaimAnswer::Held(case.clone()),
+                None => {
+                    groups.entry((c.user.tenant_id.as_str(), c.kinds)).or_default().push(i);
+                    ClaimAnswer::Nothing
+                }
+            });
+        }
+        let mut given: HashMap<&str, usize> = HashMap::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        for ((tenant_id, kinds), members) in groups {
+            let mut candidates =
+                queued_candidates(store, &mut tx, tenant_id, kinds, members.len() + taken.len()).await?;
+            candidates.retain(|c| !taken.contains(&c.id));
+            for i in members {
+                let c = &claims[i];
+                // The same user twice in one batch gets the one case.
+                if let Some(&slot) = given.get(c.user.id.as_str()) {
+                    claim_answers[i] = ClaimAnswer::Fresh(slot);
+                    continue;
+                }
+                if candidates.is_empty() {
+                    continue;
+                }
+                let pick = rand::thread_rng().gen_range(0..candidates.len().min(CLAIM_CANDIDATES));
+                let mut case = candidates.remove(pick);
+                taken.insert(case.id.clone());
+                case.state = CaseState::Claimed;
+                case.holder_id = Some(c.user.id.clone());
+                case.lease_until_ms = Some(now + c.lease_ms);
+                case.version += 1;
+                case.updated_at_ms = now;
+                events.push(PendingEvent {
+                    tenant_id: c.user.tenant_id.clone(),
+                    actor: format!("user:{}", c.user.id),
+                    action: "case.claimed",
+                    subject: format!("case:{}", case.id),
+                    detail: json!({"leaseUntilMs": case.lease_until_ms}).to_string(),
+                });
+                given.insert(c.user.id.as_str(), claimed.len());
+                claim_answers[i] = ClaimAnswer::Fresh(claimed.len());
+                claimed.push((events.len() - 1, case));
+            }
+        }
+    }
+
+    // The chain: one head update per tenant, then every event in one statement per chunk.
+    let seqs = append_events(&mut tx, &events, now).await?;
+    for (event, _, decision, _) in decided.iter_mut() {
+        decision.change_seq = seqs[*event];
+    }
+    for (event, case) in claimed.iter_mut() {
+        case.change_seq = seqs[*event];
+    }
+    write_decisions(&mut tx, decides, &decided).await?;
+    write_claims(&mut tx, &claimed, now).await?;
+    tx.commit().await?;
+
+    let claim_results = claim_answers
+        .into_iter()
+        .map(|a| match a {
+            ClaimAnswer::Nothing => Ok(None),
+            ClaimAnswer::Held(case) => Ok(Some(case)),
+            ClaimAnswer::Fresh(slot) => Ok(Some(claimed[slot].1.clone())),
+        })
+        .collect();
+    let decide_results = decide_answers.into_iter().map(|a| a.map(|slot| decided[slot].2.clone())).collect();
+    Ok((claim_results, decide_results))
+}
+
+/// What a claim request gets from its batch.
+enum ClaimAnswer {
+    Nothing,
+    /// The live case the user holds already.
+    Held(Case),
+    /// The index of a case claimed in this batch.
+    Fresh(usize),
+}
+
+/// Locks the cases named (in id order, so batches never deadlock) with their evidence hashes.
+async fn lock_cases<'a>(
+    store: &Store,
+    tx: &mut Tx,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, (Case, String)>> {
+    let mut ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
+    ids.sort_unstable();
+    let ids = padded(&ids);
+    let sql = format!(
+        "SELECT {CASE_COLUMNS}, (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) \
+         AS evidence_hash FROM cases WHERE id IN ({}) ORDER BY id{}",
+        placeholders(1, ids.len()),
+        store.lock_for_update()
+    );
+    let mut query = sqlx::query(&sql);
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let mut out = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        let case = case_from_row(&row)?;
+        let evidence: Option<String> = row.try_get("evidence_hash")?;
+        // Applicants without documents (load tests) are decided on the hash of nothing.
+        let evidence = evidence.unwrap_or_else(|| super::applicants::evidence_hash(vec![]));
+        out.insert(case.id.clone(), (case, evidence));
+    }
+    Ok(out)
+}
+
+async fn held_cases(tx: &mut Tx, claims: &[ClaimView<'_>], now: i64) -> Result<Vec<Case>> {
+    let users: Vec<&str> = claims.iter().map(|c| c.user.id.as_str()).collect::<HashSet<_>>().into_iter().collect();
+    let users = padded(&users);
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE holder_id IN ({}) AND state = 'claimed' AND lease_until_ms > ${}",
+        placeholders(1, users.len()),
+        users.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for u in &users {
+        query = query.bind(*u);
+    }
+    query.bind(now).fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
+}
+
+/// The most urgent queued cases, `wanted` plus the random choice's margin of them, locked
+/// where the engine has row locks; rows other writers hold are skipped, never waited for.
+async fn queued_candidates(
+    store: &Store,
+    tx: &mut Tx,
+    tenant_id: &str,
+    kinds: &[CaseKind],
+    wanted: usize,
+) -> Result<Vec<Case>> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE tenant_id = $1 AND state = 'queued' AND kind IN ({}) \
+         ORDER BY priority DESC, due_at_ms LIMIT {}{}",
+        placeholders(2, kinds.len()),
+        (wanted + CLAIM_CANDIDATES - 1).next_power_of_two(),
+        store.lock_skip_locked()
+    );
+    let mut query = sqlx::query(&sql).bind(tenant_id);
+    for k in kinds {
+        query = query.bind(k.as_str());
+    }
+    query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
+}
+
+/// Appends `events` to their tenants' chains; returns each event's sequence number.
+async fn append_events(tx: &mut Tx, events: &[PendingEvent], now: i64) -> Result<Vec<i64>> {
+    let mut seqs = vec![0; events.len()];
+    let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut sealed: Vec<AuditEvent> = Vec::with_capacity(events.len());
+    // Heads are locked in tenant order, so two writers never wait on each other in a circle.
+    for tenant in tenants {
+        let mine: Vec<usize> = (0..events.len()).filter(|&i| events[i].tenant_id == tenant).collect();
+        let head = sqlx::query("UPDATE audit_heads SET seq = seq + $1 WHERE tenant_id = $2 RETURNING seq, hash")
+            .bind(mine.len() as i64)
+            .bind(tenant)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        let top: i64 = head.try_get("seq")?;
+        let mut prev_hash: String = head.try_get("hash")?;
+        for (n, &i) in mine.iter().enumerate() {
+            let e = &events[i];
+            let event = AuditEvent {
+                tenant_id: e.tenant_id.clone(),
+                seq: top - mine.len() as i64 + 1 + n as i64,
+                at_ms: now,
+                actor: e.actor.clone(),
+                action: e.action.to_owned(),
+                subject: e.subject.clone(),
+                detail: e.detail.clone(),
+                prev_hash: prev_hash.clone(),
+                hash: String::new(),
+            }
+            .sealed();
+            prev_hash = event.hash.clone();
+            seqs[i] = event.seq;
+            sealed.push(event);
+        }
+    }
+    for chunk in power_of_two_chunks(&sealed) {
+        let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 9 + 1, 9))).collect();
+        let sql = format!(
+            "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(&e.tenant_id)
+                .bind(e.seq)
+                .bind(e.at_ms)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.subject)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    // Each head now names its tenant's newest event (sealed is in chain order per tenant).
+    let mut heads: HashMap<&str, &str> = HashMap::new();
+    for e in &sealed {
+        heads.insert(&e.tenant_id, &e.hash);
+    }
+    for (tenant, hash) in heads {
+        super::audit::move_head(tx, tenant, hash).await?;
+    }
+    Ok(seqs)
+}
+
+async fn write_decisions(
+    tx: &mut Tx,
+    decides: &[DecideView<'_>],
+    decided: &[(usize, usize, Decision, CaseKind)],
+) -> Result<()> {
+    for chunk in power_of_two_chunks(decided) {
+        let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 17 + 1, 17))).collect();
+        let sql = format!(
+            "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
+             moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
+             case_version, change_seq, decided_at_ms) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (_, r, d, _) in chunk {
+            let r = &decides[*r];
+            query = query
+                .bind(&d.id)
+                .bind(&r.user.tenant_id)
+                .bind(&d.case_id)
+                .bind(&d.applicant_id)
+                .bind(&d.reviewer_id)
+                .bind(d.answer.as_str())
+                .bind(d.reject_type.map(|t| t.as_str()))
+                .bind(serde_json::to_string(&d.labels).expect("labels serialise"))
+                .bind(d.moderation_comment.as_deref())
+                .bind(d.client_comment.as_deref())
+                .bind(d.internal_note.as_deref())
+                .bind(&d.evidence_hash)
+                .bind(r.key)
+                .bind(r.request_hash)
+                .bind(d.case_version)
+                .bind(d.change_seq)
+                .bind(d.decided_at_ms);
+        }
+        query.execute(&mut **tx).await?;
+
+        // The cases are decided; review and video cases complete their applicant.
+        let rows: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 2 + 2, 2))).collect();
+        let sql = format!(
+            "UPDATE cases SET state = 'decided', lease_until_ms = NULL, version = version + 1, \
+             change_seq = v.column2, updated_at_ms = $1 FROM (VALUES {}) AS v WHERE cases.id = v.column1",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(chunk[0].2.decided_at_ms);
+        for (_, _, d, _) in chunk {
+            query = query.bind(&d.case_id).bind(d.change_seq);
+        }
+        query.execute(&mut **tx).await?;
+
+        let completing: Vec<&Decision> = chunk
+            .iter()
+            .filter(|(_, _, _, kind)| matches!(kind, CaseKind::Review | CaseKind::VideoIdent))
+            .map(|(_, _, d, _)| d)
+            .collect();
+        if completing.is_empty() {
+            continue;
+        }
+        let completing = padded(&completing);
+        let rows: Vec<String> = (0..completing.len()).map(|r| format!("({})", placeholders(r * 3 + 2, 3))).collect();
+        let sql = format!(
+            "UPDATE applicants SET status = 'completed', review_answer = v.column2, reject_type = NULLIF(v.column3, ''), \
+             updated_at_ms = $1 FROM (VALUES {}) AS v WHERE applicants.id = v.column1",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(completing[0].decided_at_ms);
+        for d in completing {
+            // '' stands for "no reject type" (NULLIF above): a NULL in a VALUES list has no type.
+            query = query.bind(&d.applicant_id).bind(d.answer.as_str()).bind(d.reject_type.map_or("", |t| t.as_str()));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn write_claims(tx: &mut Tx, claimed: &[(usize, Case)], now: i64) -> Result<()> {
+    for chunk in power_of_two_chunks(claimed) {
+        let rows: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 4 + 2, 4))).collect();
+        let sql = format!(
+            "UPDATE cases SET state = 'claimed', holder_id = v.column2, lease_until_ms = v.column3, \
+             version = version + 1, change_seq = v.column4, updated_at_ms = $1 \
+             FROM (VALUES {}) AS v WHERE cases.id = v.column1",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for (_, c) in chunk {
+            query = query.bind(&c.id).bind(c.holder_id.as_deref()).bind(c.lease_until_ms).bind(c.change_seq);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_pad_and_split_into_powers_of_two() {
+        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(padded(&[7]), vec![7]);
+        assert!(padded::<u8>(&[]).is_empty());
+        let rows: Vec<u32> = (0..37).collect();
+        let sizes: Vec<usize> = power_of_two_chunks(&rows).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![32, 4, 1]);
+        let rows: Vec<u32> = (0..300).collect();
+        let chunks = power_of_two_chunks(&rows);
+        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![128, 128, 32, 8, 4]);
+        assert_eq!(chunks.concat(), rows, "every row once, in order");
+    }
+}
