@@ -280,24 +280,15 @@ impl Store {
 
     /// Locks a case of the user's tenant for a change.
     async fn case_for_update(&self, tx: &mut Tx, tenant_id: &str, id: &str) -> Result<Case> {
-        Ok(self.case_and_evidence_for_update(tx, tenant_id, id).await?.0)
-    }
-
-    /// Locks a case and reads the evidence hash of its applicant in the same round trip.
-    async fn case_and_evidence_for_update(&self, tx: &mut Tx, tenant_id: &str, id: &str) -> Result<(Case, String)> {
-        let row = sqlx::query(&format!(
-            "SELECT {CASE_COLUMNS}, (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) \
-             AS evidence_hash FROM cases WHERE id = $1 AND tenant_id = $2{}",
-            self.lock_for_update()
-        ))
-        .bind(id)
-        .bind(tenant_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NotFound("case"))?;
-        let evidence: Option<String> = row.try_get("evidence_hash")?;
-        // Applicants without documents (load tests) decide on the hash of nothing.
-        Ok((case_from_row(&row)?, evidence.unwrap_or_else(|| super::applicants::evidence_hash(vec![]))))
+        let sql =
+            format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 AND tenant_id = $2{}", self.lock_for_update());
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(tenant_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("case"))?;
+        case_from_row(&row)
     }
 
     /// Extends the holder's lease.

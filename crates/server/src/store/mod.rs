@@ -97,8 +97,8 @@ impl Store {
     }
 
     fn with_queue_writer(backend: Backend, write: AnyPool, read: AnyPool) -> Store {
-        // SQLite has one writer connection; PostgreSQL overlaps a few batches, whose row locks
-        // never collide (claims skip locked rows) and whose chain-head locks are held briefly.
+        // SQLite has one writer connection. On PostgreSQL, tenants are spread over a few
+        // writers (see `QueueRequest::tenant_id`); claims skip rows other nodes hold.
         let writers = match backend {
             Backend::Sqlite => 1,
             Backend::Postgres => 2,
@@ -116,7 +116,7 @@ impl Store {
     ) -> Result<T> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let request = make(reply);
-        let slot = request.user_id().bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+        let slot = request.tenant_id().bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
         self.queue[slot % self.queue.len()]
             .send(request)
             .await

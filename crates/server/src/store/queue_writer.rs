@@ -76,11 +76,13 @@ pub(crate) enum QueueRequest {
 }
 
 impl QueueRequest {
-    /// The user whose request it is: one user's requests always go to the same writer, in order.
-    pub fn user_id(&self) -> &str {
+    /// The tenant whose queue the request works on. A tenant's requests all go to one writer, so
+    /// its batches never wait on each other for the chain head, and each user's requests stay
+    /// in order; different tenants are written in parallel.
+    pub fn tenant_id(&self) -> &str {
         match self {
-            QueueRequest::Claim(c) => &c.user.id,
-            QueueRequest::Decide(d) => &d.user.id,
+            QueueRequest::Claim(c) => &c.user.tenant_id,
+            QueueRequest::Decide(d) => &d.user.tenant_id,
         }
     }
 }
@@ -400,17 +402,19 @@ async fn queued_candidates(
     kinds: &[CaseKind],
     wanted: usize,
 ) -> Result<Vec<Case>> {
+    // The limit is bound, not written in: one statement text for every batch size.
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases WHERE tenant_id = $1 AND state = 'queued' AND kind IN ({}) \
-         ORDER BY priority DESC, due_at_ms LIMIT {}{}",
+         ORDER BY priority DESC, due_at_ms LIMIT ${}{}",
         placeholders(2, kinds.len()),
-        (wanted + CLAIM_CANDIDATES - 1).next_power_of_two(),
+        kinds.len() + 2,
         store.lock_skip_locked()
     );
     let mut query = sqlx::query(&sql).bind(tenant_id);
     for k in kinds {
         query = query.bind(k.as_str());
     }
+    let query = query.bind((wanted + CLAIM_CANDIDATES - 1) as i64);
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
