@@ -50,6 +50,19 @@ pub struct DecisionInput {
 pub const MAX_COMMENT_CHARS: usize = 4000;
 
 impl DecisionInput {
+    /// An approval of the case at `version`, with no comments.
+    pub fn green(version: i64) -> DecisionInput {
+        DecisionInput {
+            answer: Answer::Green,
+            reject_type: None,
+            labels: vec![],
+            moderation_comment: None,
+            client_comment: None,
+            internal_note: None,
+            version,
+        }
+    }
+
     /// A GREEN carries no rejection; a RED names its reject type and at least one label.
     pub fn validate(&self) -> Result<(), DomainError> {
         match self.answer {

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use identdesk_domain::{Answer, CaseKind, DecisionInput, Region, Role};
+use identdesk_domain::{CaseKind, DecisionInput, Region, Role};
 use identdesk_server::store::accounts::{hash_password, StaffUser};
 use identdesk_server::store::applicants::SeedApplicant;
 use identdesk_server::store::{now_ms, Store};
@@ -73,15 +73,7 @@ async fn reviewer(store: Store, user: StaffUser) -> (usize, Vec<Duration>) {
             return (n, latencies);
         };
         latencies.push(t.elapsed());
-        let input = DecisionInput {
-            answer: Answer::Green,
-            reject_type: None,
-            labels: vec![],
-            moderation_comment: None,
-            client_comment: None,
-            internal_note: None,
-            version: case.version,
-        };
+        let input = DecisionInput::green(case.version);
         store.decide(&user, &case.id, &uuid::Uuid::new_v4().to_string(), &input).await.unwrap();
         n += 1;
     }

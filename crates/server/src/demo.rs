@@ -274,15 +274,7 @@ async fn decide_some(store: &Store, tenant_id: &str, decisions: usize, rng: &mut
         let reviewer = reviewers[n % reviewers.len()];
         let Some(case) = store.claim_next(reviewer, &[CaseKind::Review], DEFAULT_LEASE_MS).await? else { break };
         let input = if rng.gen_bool(0.7) {
-            DecisionInput {
-                answer: Answer::Green,
-                reject_type: None,
-                labels: vec![],
-                moderation_comment: None,
-                client_comment: None,
-                internal_note: None,
-                version: case.version,
-            }
+            DecisionInput::green(case.version)
         } else {
             let (t, labels) = red_labels.choose(rng).expect("labels").clone();
             DecisionInput {

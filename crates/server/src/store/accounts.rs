@@ -79,6 +79,16 @@ async fn password_matches(password: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// A unique-key violation is `ALREADY_EXISTS` with `message`; other errors pass through.
+fn exists_already(e: sqlx::Error, message: impl FnOnce() -> String) -> Error {
+    let e = Error::from(e);
+    if e.is_unique_violation() {
+        Error::AlreadyExists(message())
+    } else {
+        e
+    }
+}
+
 /// How long a sign-in lasts: one working day.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
 
@@ -92,15 +102,8 @@ impl Store {
             .bind(region.as_str())
             .bind(now_ms())
             .execute(&mut *tx)
-            .await
-            .map_err(Error::from);
-        if let Err(e) = inserted {
-            return Err(if e.is_unique_violation() {
-                Error::AlreadyExists(format!("a tenant named '{name}' exists already"))
-            } else {
-                e
-            });
-        }
+            .await;
+        inserted.map_err(|e| exists_already(e, || format!("a tenant named '{name}' exists already")))?;
         audit::start_chain(&mut tx, &id).await?;
         audit::append(
             &mut tx,
@@ -175,15 +178,8 @@ impl Store {
         .bind(password_hash)
         .bind(now_ms())
         .execute(&mut *tx)
-        .await
-        .map_err(Error::from);
-        if let Err(e) = inserted {
-            return Err(if e.is_unique_violation() {
-                Error::AlreadyExists(format!("a user with e-mail {email} exists already"))
-            } else {
-                e
-            });
-        }
+        .await;
+        inserted.map_err(|e| exists_already(e, || format!("a user with e-mail {email} exists already")))?;
         audit::append(&mut tx, tenant_id, &Actor::System, "user.created", &format!("user:{id}"), json!({"role": role}))
             .await?;
         tx.commit().await?;

@@ -202,26 +202,7 @@ impl Store {
                 "the applicant is {status}; documents can be added only before submitting"
             )));
         }
-        sqlx::query(
-            "INSERT INTO documents (id, tenant_id, applicant_id, doc_type, side, country, content_type, byte_size, \
-             sha256, width, height, storage_key, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&doc.id)
-        .bind(tenant_id)
-        .bind(applicant_id)
-        .bind(doc.doc_type.as_str())
-        .bind(doc.side.map(|s| s.as_str()))
-        .bind(doc.country.as_deref())
-        .bind(&doc.content_type)
-        .bind(doc.byte_size)
-        .bind(&doc.sha256)
-        .bind(doc.width)
-        .bind(doc.height)
-        .bind(&doc.storage_key)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+        insert_document(&mut tx, tenant_id, applicant_id, doc, now_ms()).await?;
         audit::append(
             &mut tx,
             tenant_id,
@@ -313,26 +294,7 @@ impl Store {
                     .await?;
             }
             for d in &a.documents {
-                sqlx::query(
-                    "INSERT INTO documents (id, tenant_id, applicant_id, doc_type, side, country, content_type, \
-                     byte_size, sha256, width, height, storage_key, created_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                )
-                .bind(&d.id)
-                .bind(tenant_id)
-                .bind(&a.id)
-                .bind(d.doc_type.as_str())
-                .bind(d.side.map(|s| s.as_str()))
-                .bind(d.country.as_deref())
-                .bind(&d.content_type)
-                .bind(d.byte_size)
-                .bind(&d.sha256)
-                .bind(d.width)
-                .bind(d.height)
-                .bind(&d.storage_key)
-                .bind(a.created_at_ms)
-                .execute(&mut *tx)
-                .await?;
+                insert_document(&mut tx, tenant_id, &a.id, d, a.created_at_ms).await?;
             }
             if let Some(case) = &a.case {
                 self.insert_case(&mut tx, tenant_id, case, &Actor::System).await?;
@@ -341,6 +303,36 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+async fn insert_document(
+    tx: &mut super::Tx,
+    tenant_id: &str,
+    applicant_id: &str,
+    doc: &NewDocument,
+    created_at_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO documents (id, tenant_id, applicant_id, doc_type, side, country, content_type, byte_size, \
+         sha256, width, height, storage_key, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&doc.id)
+    .bind(tenant_id)
+    .bind(applicant_id)
+    .bind(doc.doc_type.as_str())
+    .bind(doc.side.map(|s| s.as_str()))
+    .bind(doc.country.as_deref())
+    .bind(&doc.content_type)
+    .bind(doc.byte_size)
+    .bind(&doc.sha256)
+    .bind(doc.width)
+    .bind(doc.height)
+    .bind(&doc.storage_key)
+    .bind(created_at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// An applicant as the demo and the benchmarks create it.
