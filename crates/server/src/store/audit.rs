@@ -6,7 +6,7 @@
 use identdesk_domain::{AuditEvent, ChainVerifier, GENESIS_HASH};
 use sqlx::Row;
 
-use super::{now_ms, Store, Tx};
+use super::{now_ms, placeholders, Store, Tx};
 use crate::error::{Error, Result};
 
 /// Who did something.
@@ -56,23 +56,33 @@ pub async fn append(
         hash: String::new(),
     }
     .sealed();
-    sqlx::query(
-        "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&event.tenant_id)
-    .bind(event.seq)
-    .bind(event.at_ms)
-    .bind(&event.actor)
-    .bind(&event.action)
-    .bind(&event.subject)
-    .bind(&event.detail)
-    .bind(&event.prev_hash)
-    .bind(&event.hash)
-    .execute(&mut **tx)
-    .await?;
+    insert_events(tx, std::slice::from_ref(&event)).await?;
     move_head(tx, tenant_id, &event.hash).await?;
     Ok(seq)
+}
+
+/// Writes sealed events, in order, with one statement.
+pub(crate) async fn insert_events(tx: &mut Tx, events: &[AuditEvent]) -> Result<()> {
+    let rows: Vec<String> = (0..events.len()).map(|r| format!("({})", placeholders(r * 9 + 1, 9))).collect();
+    let sql = format!(
+        "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for e in events {
+        query = query
+            .bind(&e.tenant_id)
+            .bind(e.seq)
+            .bind(e.at_ms)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.subject)
+            .bind(&e.detail)
+            .bind(&e.prev_hash)
+            .bind(&e.hash);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Points the tenant's chain head at its newest event's hash.

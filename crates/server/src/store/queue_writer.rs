@@ -456,25 +456,7 @@ async fn append_events(tx: &mut Tx, events: &[PendingEvent], now: i64) -> Result
         }
     }
     for chunk in power_of_two_chunks(&sealed) {
-        let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 9 + 1, 9))).collect();
-        let sql = format!(
-            "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES {}",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for e in chunk {
-            query = query
-                .bind(&e.tenant_id)
-                .bind(e.seq)
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.subject)
-                .bind(&e.detail)
-                .bind(&e.prev_hash)
-                .bind(&e.hash);
-        }
-        query.execute(&mut **tx).await?;
+        super::audit::insert_events(tx, chunk).await?;
     }
     // Each head now names its tenant's newest event (sealed is in chain order per tenant).
     let mut heads: HashMap<&str, &str> = HashMap::new();
