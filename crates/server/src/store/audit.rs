@@ -6,7 +6,7 @@
 use identdesk_domain::{AuditEvent, ChainVerifier, GENESIS_HASH};
 use sqlx::Row;
 
-use super::{now_ms, placeholders, Store, Tx};
+use super::{now_ms, placeholders, power_of_two_chunks, Store, Tx};
 use crate::error::{Error, Result};
 
 /// Who did something.
@@ -27,42 +27,89 @@ impl Actor {
     }
 }
 
+/// An event about to join its tenant's chain.
+pub struct NewEvent {
+    pub tenant_id: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub subject: String,
+    /// JSON text; never personal data.
+    pub detail: String,
+}
+
 /// Appends an event to the tenant's chain inside `tx` and returns its sequence number.
 pub async fn append(
     tx: &mut Tx,
     tenant_id: &str,
     actor: &Actor,
-    action: &str,
+    action: &'static str,
     subject: &str,
     detail: serde_json::Value,
 ) -> Result<i64> {
-    // Taking the head row's lock first orders this tenant's events by commit.
-    let head = sqlx::query("UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq, hash")
-        .bind(tenant_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NotFound("tenant"))?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev_hash: String = head.try_get("hash")?;
-    let event = AuditEvent {
+    let event = NewEvent {
         tenant_id: tenant_id.to_owned(),
-        seq,
-        at_ms: now_ms(),
         actor: actor.as_text(),
-        action: action.to_owned(),
+        action,
         subject: subject.to_owned(),
         detail: detail.to_string(),
-        prev_hash,
-        hash: String::new(),
+    };
+    Ok(append_many(tx, std::slice::from_ref(&event)).await?[0])
+}
+
+/// Appends events to their tenants' chains inside `tx`; returns each one's sequence number.
+/// Per tenant: one head update takes the head's lock (which orders the tenant's events by
+/// commit) and reserves the numbers; the events are sealed in order and inserted together.
+pub async fn append_many(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>> {
+    let now = now_ms();
+    let mut seqs = vec![0; events.len()];
+    let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    // Heads are locked in tenant order, so two writers never wait on each other in a circle.
+    for tenant in tenants {
+        let mine: Vec<usize> = (0..events.len()).filter(|&i| events[i].tenant_id == tenant).collect();
+        let head = sqlx::query("UPDATE audit_heads SET seq = seq + $1 WHERE tenant_id = $2 RETURNING seq, hash")
+            .bind(mine.len() as i64)
+            .bind(tenant)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        let first = head.try_get::<i64, _>("seq")? - mine.len() as i64 + 1;
+        let mut prev_hash: String = head.try_get("hash")?;
+        let mut sealed = Vec::with_capacity(mine.len());
+        for (n, &i) in mine.iter().enumerate() {
+            let e = &events[i];
+            let event = AuditEvent {
+                tenant_id: e.tenant_id.clone(),
+                seq: first + n as i64,
+                at_ms: now,
+                actor: e.actor.clone(),
+                action: e.action.to_owned(),
+                subject: e.subject.clone(),
+                detail: e.detail.clone(),
+                prev_hash,
+                hash: String::new(),
+            }
+            .sealed();
+            prev_hash = event.hash.clone();
+            seqs[i] = event.seq;
+            sealed.push(event);
+        }
+        for chunk in power_of_two_chunks(&sealed) {
+            insert_events(tx, chunk).await?;
+        }
+        // The head names the newest event's hash.
+        sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
+            .bind(&prev_hash)
+            .bind(tenant)
+            .execute(&mut **tx)
+            .await?;
     }
-    .sealed();
-    insert_events(tx, std::slice::from_ref(&event)).await?;
-    move_head(tx, tenant_id, &event.hash).await?;
-    Ok(seq)
+    Ok(seqs)
 }
 
 /// Writes sealed events, in order, with one statement.
-pub(crate) async fn insert_events(tx: &mut Tx, events: &[AuditEvent]) -> Result<()> {
+async fn insert_events(tx: &mut Tx, events: &[AuditEvent]) -> Result<()> {
     let rows: Vec<String> = (0..events.len()).map(|r| format!("({})", placeholders(r * 9 + 1, 9))).collect();
     let sql = format!(
         "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES {}",
@@ -82,16 +129,6 @@ pub(crate) async fn insert_events(tx: &mut Tx, events: &[AuditEvent]) -> Result<
             .bind(&e.hash);
     }
     query.execute(&mut **tx).await?;
-    Ok(())
-}
-
-/// Points the tenant's chain head at its newest event's hash.
-pub(crate) async fn move_head(tx: &mut Tx, tenant_id: &str, hash: &str) -> Result<()> {
-    sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
-        .bind(hash)
-        .bind(tenant_id)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 
@@ -200,7 +237,7 @@ impl Store {
         &self,
         tenant_id: &str,
         actor: &Actor,
-        action: &str,
+        action: &'static str,
         subject: &str,
         detail: serde_json::Value,
     ) -> Result<i64> {

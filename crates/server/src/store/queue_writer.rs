@@ -12,48 +12,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use identdesk_domain::{AuditEvent, CaseKind, CaseState, DecisionInput};
+use identdesk_domain::{CaseKind, CaseState, DecisionInput};
 use rand::Rng;
 use serde_json::json;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use super::accounts::StaffUser;
+use super::audit::{append_many, NewEvent};
 use super::cases::{case_from_row, lease_check, Case, Decision, CASE_COLUMNS};
-use super::{new_id, now_ms, placeholders, Store, Tx};
+use super::{new_id, now_ms, padded, placeholders, power_of_two_chunks, Store, Tx};
 use crate::error::{Error, Result};
 
 /// The most requests one transaction takes.
 const MAX_BATCH: usize = 256;
 /// Claims choose at random among this many of the most urgent cases, so nobody picks cases.
-pub const CLAIM_CANDIDATES: usize = 8;
-/// The most rows one multi-row statement takes, well under both engines' parameter limits.
-const MAX_ROWS: usize = 128;
-
-/// A list padded to a power of two by repeating its last item. `IN (…)` and `VALUES` lists of
-/// only a few lengths keep the statements few, so they stay prepared in the connection's cache;
-/// a repeated id changes no result.
-fn padded<T: Copy>(items: &[T]) -> Vec<T> {
-    let mut out = items.to_vec();
-    if let Some(&last) = items.last() {
-        out.resize(items.len().next_power_of_two(), last);
-    }
-    out
-}
-
-/// Splits rows into chunks whose sizes are powers of two (at most `MAX_ROWS`), for inserts,
-/// which cannot be padded: 37 rows go as 32, 4 and 1.
-fn power_of_two_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    while !rows.is_empty() {
-        let size = MAX_ROWS.min(1 << (usize::BITS - 1 - rows.len().leading_zeros()));
-        let (chunk, rest) = rows.split_at(size);
-        chunks.push(chunk);
-        rows = rest;
-    }
-    chunks
-}
-
+const CLAIM_CANDIDATES: usize = 8;
 pub(crate) struct ClaimRequest {
     pub user: StaffUser,
     pub kinds: Vec<CaseKind>,
@@ -113,7 +87,7 @@ async fn run_batch(store: &Store, batch: Vec<QueueRequest>) {
             QueueRequest::Decide(d) => decides.push(d),
         }
     }
-    let result = commit(store, &claim_views(&claims), &decide_views(&decides)).await;
+    let result = commit(store, &claims, &decides).await;
     match result {
         Ok(results) => reply_all(claims, decides, results),
         Err(e) if claims.len() + decides.len() == 1 => {
@@ -126,13 +100,13 @@ async fn run_batch(store: &Store, batch: Vec<QueueRequest>) {
         Err(e) => {
             tracing::warn!(error = %e, requests = claims.len() + decides.len(), "queue batch failed; retrying one by one");
             for c in claims {
-                match commit(store, &claim_views(std::slice::from_ref(&c)), &[]).await {
+                match commit(store, std::slice::from_ref(&c), &[]).await {
                     Ok((mut r, _)) => drop(c.reply.send(r.remove(0))),
                     Err(e) => drop(c.reply.send(Err(e))),
                 }
             }
             for d in decides {
-                match commit(store, &[], &decide_views(std::slice::from_ref(&d))).await {
+                match commit(store, &[], std::slice::from_ref(&d)).await {
                     Ok((_, mut r)) => drop(d.reply.send(r.remove(0))),
                     Err(e) => drop(d.reply.send(Err(e))),
                 }
@@ -151,72 +125,31 @@ fn reply_all(claims: Vec<ClaimRequest>, decides: Vec<DecideRequest>, (claimed, d
     }
 }
 
-/// What a batch needs to know of a claim request (the reply channel stays with the caller).
-struct ClaimView<'a> {
-    user: &'a StaffUser,
-    kinds: &'a [CaseKind],
-    lease_ms: i64,
-}
-
-struct DecideView<'a> {
-    user: &'a StaffUser,
-    case_id: &'a str,
-    key: &'a str,
-    request_hash: &'a str,
-    input: &'a DecisionInput,
-}
-
-fn claim_views(claims: &[ClaimRequest]) -> Vec<ClaimView<'_>> {
-    claims.iter().map(|c| ClaimView { user: &c.user, kinds: &c.kinds, lease_ms: c.lease_ms }).collect()
-}
-
-fn decide_views(decides: &[DecideRequest]) -> Vec<DecideView<'_>> {
-    decides
-        .iter()
-        .map(|d| DecideView {
-            user: &d.user,
-            case_id: &d.case_id,
-            key: &d.key,
-            request_hash: &d.request_hash,
-            input: &d.input,
-        })
-        .collect()
-}
-
 type BatchResults = (Vec<Result<Option<Case>>>, Vec<Result<Decision>>);
 
-/// An audit event to append, before it has its place in the chain.
-struct PendingEvent {
-    tenant_id: String,
-    actor: String,
-    action: &'static str,
-    subject: String,
-    detail: String,
-}
-
 /// Commits one batch. An `Err` means nothing of the batch was written.
-async fn commit(store: &Store, claims: &[ClaimView<'_>], decides: &[DecideView<'_>]) -> Result<BatchResults> {
+async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest]) -> Result<BatchResults> {
     let now = now_ms();
     let mut tx = store.begin().await?;
-    let mut events: Vec<PendingEvent> = Vec::new();
+    let mut events: Vec<NewEvent> = Vec::new();
 
     // Decisions first, so that claims in the same batch see their cases decided.
     // Each accepted decision: (its event, its request, the decision, the case kind).
     let mut decided: Vec<(usize, usize, Decision, CaseKind)> = Vec::new();
     let mut decide_answers: Vec<Result<usize>> = Vec::with_capacity(decides.len());
     if !decides.is_empty() {
-        let mut cases = lock_cases(store, &mut tx, decides.iter().map(|d| d.case_id)).await?;
+        let mut cases = lock_cases(store, &mut tx, decides.iter().map(|d| d.case_id.as_str())).await?;
         let mut batch_keys = HashSet::new();
         for (r, d) in decides.iter().enumerate() {
             let accepted: Result<(Decision, CaseKind)> = (|| {
                 let (case, evidence_hash) = cases
-                    .get_mut(d.case_id)
+                    .get_mut(&d.case_id)
                     .filter(|(c, _)| c.tenant_id == d.user.tenant_id)
                     .ok_or(Error::NotFound("case"))?;
                 // A key used twice in one batch answers with its first decision, looked up after
                 // the commit. A key used in an earlier batch meets the unique index: the batch
                 // fails, is retried request by request, and that request's replay answers.
-                if !batch_keys.insert((d.user.id.clone(), d.key.to_owned())) {
+                if !batch_keys.insert((&d.user.id, &d.key)) {
                     return Err(Error::IdempotencyKeyReused);
                 }
                 lease_check(case, &d.user.id, now, d.input.version)?;
@@ -242,7 +175,7 @@ async fn commit(store: &Store, claims: &[ClaimView<'_>], decides: &[DecideView<'
                 Ok((decision, case.kind))
             })();
             decide_answers.push(accepted.map(|(decision, kind)| {
-                events.push(PendingEvent {
+                events.push(NewEvent {
                     tenant_id: d.user.tenant_id.clone(),
                     actor: format!("user:{}", d.user.id),
                     action: "case.decided",
@@ -272,7 +205,7 @@ async fn commit(store: &Store, claims: &[ClaimView<'_>], decides: &[DecideView<'
                 _ if c.kinds.is_empty() => ClaimAnswer::Nothing,
                 Some(case) => ClaimAnswer::Held(case.clone()),
                 None => {
-                    groups.entry((c.user.tenant_id.as_str(), c.kinds)).or_default().push(i);
+                    groups.entry((c.user.tenant_id.as_str(), c.kinds.as_slice())).or_default().push(i);
                     ClaimAnswer::Nothing
                 }
             });
@@ -301,7 +234,7 @@ async fn commit(store: &Store, claims: &[ClaimView<'_>], decides: &[DecideView<'
                 case.lease_until_ms = Some(now + c.lease_ms);
                 case.version += 1;
                 case.updated_at_ms = now;
-                events.push(PendingEvent {
+                events.push(NewEvent {
                     tenant_id: c.user.tenant_id.clone(),
                     actor: format!("user:{}", c.user.id),
                     action: "case.claimed",
@@ -316,7 +249,7 @@ async fn commit(store: &Store, claims: &[ClaimView<'_>], decides: &[DecideView<'
     }
 
     // The chain: one head update per tenant, then every event in one statement per chunk.
-    let seqs = append_events(&mut tx, &events, now).await?;
+    let seqs = append_many(&mut tx, &events).await?;
     for (event, _, decision, _) in decided.iter_mut() {
         decision.change_seq = seqs[*event];
     }
@@ -378,7 +311,7 @@ async fn lock_cases<'a>(
     Ok(out)
 }
 
-async fn held_cases(tx: &mut Tx, claims: &[ClaimView<'_>], now: i64) -> Result<Vec<Case>> {
+async fn held_cases(tx: &mut Tx, claims: &[ClaimRequest], now: i64) -> Result<Vec<Case>> {
     let users: Vec<&str> = claims.iter().map(|c| c.user.id.as_str()).collect::<HashSet<_>>().into_iter().collect();
     let users = padded(&users);
     let sql = format!(
@@ -418,60 +351,9 @@ async fn queued_candidates(
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
-/// Appends `events` to their tenants' chains; returns each event's sequence number.
-async fn append_events(tx: &mut Tx, events: &[PendingEvent], now: i64) -> Result<Vec<i64>> {
-    let mut seqs = vec![0; events.len()];
-    let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
-    tenants.sort_unstable();
-    tenants.dedup();
-    let mut sealed: Vec<AuditEvent> = Vec::with_capacity(events.len());
-    // Heads are locked in tenant order, so two writers never wait on each other in a circle.
-    for tenant in tenants {
-        let mine: Vec<usize> = (0..events.len()).filter(|&i| events[i].tenant_id == tenant).collect();
-        let head = sqlx::query("UPDATE audit_heads SET seq = seq + $1 WHERE tenant_id = $2 RETURNING seq, hash")
-            .bind(mine.len() as i64)
-            .bind(tenant)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound("tenant"))?;
-        let top: i64 = head.try_get("seq")?;
-        let mut prev_hash: String = head.try_get("hash")?;
-        for (n, &i) in mine.iter().enumerate() {
-            let e = &events[i];
-            let event = AuditEvent {
-                tenant_id: e.tenant_id.clone(),
-                seq: top - mine.len() as i64 + 1 + n as i64,
-                at_ms: now,
-                actor: e.actor.clone(),
-                action: e.action.to_owned(),
-                subject: e.subject.clone(),
-                detail: e.detail.clone(),
-                prev_hash: prev_hash.clone(),
-                hash: String::new(),
-            }
-            .sealed();
-            prev_hash = event.hash.clone();
-            seqs[i] = event.seq;
-            sealed.push(event);
-        }
-    }
-    for chunk in power_of_two_chunks(&sealed) {
-        super::audit::insert_events(tx, chunk).await?;
-    }
-    // Each head now names its tenant's newest event (sealed is in chain order per tenant).
-    let mut heads: HashMap<&str, &str> = HashMap::new();
-    for e in &sealed {
-        heads.insert(&e.tenant_id, &e.hash);
-    }
-    for (tenant, hash) in heads {
-        super::audit::move_head(tx, tenant, hash).await?;
-    }
-    Ok(seqs)
-}
-
 async fn write_decisions(
     tx: &mut Tx,
-    decides: &[DecideView<'_>],
+    decides: &[DecideRequest],
     decided: &[(usize, usize, Decision, CaseKind)],
 ) -> Result<()> {
     for chunk in power_of_two_chunks(decided) {
@@ -498,8 +380,8 @@ async fn write_decisions(
                 .bind(d.client_comment.as_deref())
                 .bind(d.internal_note.as_deref())
                 .bind(&d.evidence_hash)
-                .bind(r.key)
-                .bind(r.request_hash)
+                .bind(&r.key)
+                .bind(&r.request_hash)
                 .bind(d.case_version)
                 .bind(d.change_seq)
                 .bind(d.decided_at_ms);
@@ -564,19 +446,48 @@ async fn write_claims(tx: &mut Tx, claimed: &[(usize, Case)], now: i64) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use identdesk_domain::{Region, Role};
 
-    #[test]
-    fn lists_pad_and_split_into_powers_of_two() {
-        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
-        assert_eq!(padded(&[7]), vec![7]);
-        assert!(padded::<u8>(&[]).is_empty());
-        let rows: Vec<u32> = (0..37).collect();
-        let sizes: Vec<usize> = power_of_two_chunks(&rows).iter().map(|c| c.len()).collect();
-        assert_eq!(sizes, vec![32, 4, 1]);
-        let rows: Vec<u32> = (0..300).collect();
-        let chunks = power_of_two_chunks(&rows);
-        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![128, 128, 32, 8, 4]);
-        assert_eq!(chunks.concat(), rows, "every row once, in order");
+    use super::*;
+    use crate::store::applicants::SeedApplicant;
+
+    fn decide(user: &StaffUser, case: &Case, key: &str) -> (DecideRequest, oneshot::Receiver<Result<Decision>>) {
+        let (reply, answer) = oneshot::channel();
+        let input = DecisionInput::green(case.version);
+        let request_hash = format!("{}:{key}", case.id);
+        (
+            DecideRequest { user: user.clone(), case_id: case.id.clone(), key: key.into(), request_hash, input, reply },
+            answer,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_request_that_fails_its_batch_does_not_fail_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display())).await.unwrap();
+        let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
+        let ana = store.create_user_with_hash(&tenant.id, "ana@acme.test", Role::Reviewer, "x").await.unwrap();
+        let ben = store.create_user_with_hash(&tenant.id, "ben@acme.test", Role::Reviewer, "x").await.unwrap();
+        let now = now_ms();
+        let seed: Vec<_> = (0..3).map(|i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
+        store.seed_applicants(&tenant.id, &seed).await.unwrap();
+        let kinds = [CaseKind::Review];
+        let first = store.claim_next(&ana, &kinds, 60_000).await.unwrap().unwrap();
+        store.decide(&ana, &first.id, "k", &DecisionInput::green(first.version)).await.unwrap();
+        let anas = store.claim_next(&ana, &kinds, 60_000).await.unwrap().unwrap();
+        let bens = store.claim_next(&ben, &kinds, 60_000).await.unwrap().unwrap();
+
+        // One batch: Ana reuses her key on another case (the unique index refuses the whole
+        // statement), Ben decides his case properly.
+        let (bad, bad_answer) = decide(&ana, &anas, "k");
+        let (good, good_answer) = decide(&ben, &bens, "b-1");
+        run_batch(&store, vec![QueueRequest::Decide(bad), QueueRequest::Decide(good)]).await;
+
+        assert!(bad_answer.await.unwrap().unwrap_err().is_unique_violation());
+        let decision = good_answer.await.unwrap().unwrap();
+        assert_eq!(decision.case_id, bens.id);
+        assert_eq!(store.case(&tenant.id, &bens.id).await.unwrap().state, CaseState::Decided);
+        assert_eq!(store.case(&tenant.id, &anas.id).await.unwrap().state, CaseState::Claimed);
+        store.verify_chain(&tenant.id).await.unwrap();
     }
 }
