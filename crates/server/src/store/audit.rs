@@ -3,10 +3,14 @@
 //! (tenants never wait on each other), and its sequence number doubles as the change-feed
 //! cursor: commit order and cursor order are the same, so a feed reader never skips a change.
 
+use std::collections::HashMap;
+
 use identdesk_domain::{AuditEvent, ChainVerifier, GENESIS_HASH};
+use serde_json::json;
 use sqlx::Row;
 
-use super::{now_ms, placeholders, power_of_two_chunks, Store, Tx};
+use super::bulk::{self, BulkWrite, Col};
+use super::{now_ms, Store, Tx};
 use crate::error::{Error, Result};
 
 /// Who did something.
@@ -57,11 +61,18 @@ pub async fn append(
 }
 
 /// Appends events to their tenants' chains inside `tx`; returns each one's sequence number.
-/// Per tenant: one head update takes the head's lock (which orders the tenant's events by
-/// commit) and reserves the numbers; the events are sealed in order and inserted together.
 pub async fn append_many(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>> {
+    let sealed = seal(tx, events).await?;
+    bulk::execute(tx, &chain_writes(&sealed)).await?;
+    Ok(sealed.iter().map(|e| e.seq).collect())
+}
+
+/// Reserves the events' sequence numbers and seals them, in the order given; they are written
+/// by `chain_writes` in the same transaction. Per tenant, one head update takes the head's
+/// lock, which orders the tenant's events by commit. Returns the events in the order given.
+pub(crate) async fn seal(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<AuditEvent>> {
     let now = now_ms();
-    let mut seqs = vec![0; events.len()];
+    let mut sealed: Vec<Option<AuditEvent>> = events.iter().map(|_| None).collect();
     let mut tenants: Vec<&str> = events.iter().map(|e| e.tenant_id.as_str()).collect();
     tenants.sort_unstable();
     tenants.dedup();
@@ -76,7 +87,6 @@ pub async fn append_many(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>> {
             .ok_or(Error::NotFound("tenant"))?;
         let first = head.try_get::<i64, _>("seq")? - mine.len() as i64 + 1;
         let mut prev_hash: String = head.try_get("hash")?;
-        let mut sealed = Vec::with_capacity(mine.len());
         for (n, &i) in mine.iter().enumerate() {
             let e = &events[i];
             let event = AuditEvent {
@@ -92,44 +102,51 @@ pub async fn append_many(tx: &mut Tx, events: &[NewEvent]) -> Result<Vec<i64>> {
             }
             .sealed();
             prev_hash = event.hash.clone();
-            seqs[i] = event.seq;
-            sealed.push(event);
+            sealed[i] = Some(event);
         }
-        for chunk in power_of_two_chunks(&sealed) {
-            insert_events(tx, chunk).await?;
-        }
-        // The head names the newest event's hash.
-        sqlx::query("UPDATE audit_heads SET hash = $1 WHERE tenant_id = $2")
-            .bind(&prev_hash)
-            .bind(tenant)
-            .execute(&mut **tx)
-            .await?;
     }
-    Ok(seqs)
+    Ok(sealed.into_iter().map(|e| e.expect("every event belongs to a tenant")).collect())
 }
 
-/// Writes sealed events, in order, with one statement.
-async fn insert_events(tx: &mut Tx, events: &[AuditEvent]) -> Result<()> {
-    let rows: Vec<String> = (0..events.len()).map(|r| format!("({})", placeholders(r * 9 + 1, 9))).collect();
-    let sql = format!(
-        "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES {}",
-        rows.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for e in events {
-        query = query
-            .bind(&e.tenant_id)
-            .bind(e.seq)
-            .bind(e.at_ms)
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(&e.subject)
-            .bind(&e.detail)
-            .bind(&e.prev_hash)
-            .bind(&e.hash);
+/// The writes that store sealed events and point each tenant's head at its newest event.
+pub(crate) fn chain_writes(sealed: &[AuditEvent]) -> [BulkWrite; 2] {
+    let mut heads: HashMap<&str, &str> = HashMap::new();
+    for e in sealed {
+        // Sealed in order per tenant: the last one seen is the newest.
+        heads.insert(&e.tenant_id, &e.hash);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    [
+        BulkWrite {
+            head: "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) \
+                   SELECT v.tenant_id, v.seq, v.at_ms, v.actor, v.action, v.subject, v.detail, v.prev_hash, v.hash FROM ",
+            columns: &[
+                ("tenant_id", Col::Text),
+                ("seq", Col::Int),
+                ("at_ms", Col::Int),
+                ("actor", Col::Text),
+                ("action", Col::Text),
+                ("subject", Col::Text),
+                ("detail", Col::Text),
+                ("prev_hash", Col::Text),
+                ("hash", Col::Text),
+            ],
+            key: None,
+            rows: sealed
+                .iter()
+                .map(|e| {
+                    json!({"tenant_id": e.tenant_id, "seq": e.seq, "at_ms": e.at_ms, "actor": e.actor,
+                           "action": e.action, "subject": e.subject, "detail": e.detail,
+                           "prev_hash": e.prev_hash, "hash": e.hash})
+                })
+                .collect(),
+        },
+        BulkWrite {
+            head: "UPDATE audit_heads SET hash = v.hash FROM ",
+            columns: &[("tenant_id", Col::Text), ("hash", Col::Text)],
+            key: Some(("audit_heads.tenant_id", "tenant_id")),
+            rows: heads.into_iter().map(|(tenant_id, hash)| json!({"tenant_id": tenant_id, "hash": hash})).collect(),
+        },
+    ]
 }
 
 /// Starts a tenant's chain; called in the transaction that creates the tenant.

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod applicants;
 pub mod audit;
+mod bulk;
 pub mod cases;
 mod queue_writer;
 
@@ -177,50 +178,4 @@ impl Store {
 /// `$1, $2, …` placeholders starting after `first - 1` bound values, for `IN (…)` lists.
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// The most rows one multi-row statement takes, well under both engines' parameter limits.
-const MAX_ROWS: usize = 128;
-
-/// A list padded to a power of two by repeating its last item. `IN (…)` and `VALUES` lists of
-/// only a few lengths keep the statements few, so they stay prepared in the connection's cache;
-/// a repeated id changes no result.
-pub(crate) fn padded<T: Copy>(items: &[T]) -> Vec<T> {
-    let mut out = items.to_vec();
-    if let Some(&last) = items.last() {
-        out.resize(items.len().next_power_of_two(), last);
-    }
-    out
-}
-
-/// Splits rows into chunks whose sizes are powers of two (at most `MAX_ROWS`), for inserts,
-/// which cannot be padded: 37 rows go as 32, 4 and 1.
-pub(crate) fn power_of_two_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    while !rows.is_empty() {
-        let size = MAX_ROWS.min(1 << (usize::BITS - 1 - rows.len().leading_zeros()));
-        let (chunk, rest) = rows.split_at(size);
-        chunks.push(chunk);
-        rows = rest;
-    }
-    chunks
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_pad_and_split_into_powers_of_two() {
-        assert_eq!(padded(&[1, 2, 3]), vec![1, 2, 3, 3]);
-        assert_eq!(padded(&[7]), vec![7]);
-        assert!(padded::<u8>(&[]).is_empty());
-        let rows: Vec<u32> = (0..37).collect();
-        let sizes: Vec<usize> = power_of_two_chunks(&rows).iter().map(|c| c.len()).collect();
-        assert_eq!(sizes, vec![32, 4, 1]);
-        let rows: Vec<u32> = (0..300).collect();
-        let chunks = power_of_two_chunks(&rows);
-        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![128, 128, 32, 8, 4]);
-        assert_eq!(chunks.concat(), rows, "every row once, in order");
-    }
 }

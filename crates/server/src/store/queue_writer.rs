@@ -19,9 +19,10 @@ use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use super::accounts::StaffUser;
-use super::audit::{append_many, NewEvent};
+use super::audit::{chain_writes, seal, NewEvent};
+use super::bulk::{self, json_in, BulkWrite, Col};
 use super::cases::{case_from_row, lease_check, Case, Decision, CASE_COLUMNS};
-use super::{new_id, now_ms, padded, placeholders, power_of_two_chunks, Store, Tx};
+use super::{new_id, now_ms, placeholders, Backend, Store, Tx};
 use crate::error::{Error, Result};
 
 /// The most requests one transaction takes.
@@ -195,7 +196,7 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
     let mut claim_answers: Vec<ClaimAnswer> = Vec::with_capacity(claims.len());
     let mut claimed: Vec<(usize, Case)> = Vec::new();
     if !claims.is_empty() {
-        let held = held_cases(&mut tx, claims, now).await?;
+        let held = held_cases(store, &mut tx, claims, now).await?;
         let mut groups: HashMap<(&str, &[CaseKind]), Vec<usize>> = HashMap::new();
         for (i, c) in claims.iter().enumerate() {
             let mine = held.iter().find(|h| {
@@ -248,16 +249,21 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
         }
     }
 
-    // The chain: one head update per tenant, then every event in one statement per chunk.
-    let seqs = append_many(&mut tx, &events).await?;
+    // The chain: one head update per tenant reserves the numbers; then every write of the
+    // batch, events included, in one statement per table (one round trip on PostgreSQL).
+    let sealed = seal(&mut tx, &events).await?;
     for (event, _, decision, _) in decided.iter_mut() {
-        decision.change_seq = seqs[*event];
+        decision.change_seq = sealed[*event].seq;
     }
     for (event, case) in claimed.iter_mut() {
-        case.change_seq = seqs[*event];
+        case.change_seq = sealed[*event].seq;
     }
-    write_decisions(&mut tx, decides, &decided).await?;
-    write_claims(&mut tx, &claimed, now).await?;
+    let [events_write, head_write] = chain_writes(&sealed);
+    let writes = [events_write, head_write, decisions_write(decides, &decided), cases_write(&decided, &claimed, now)]
+        .into_iter()
+        .chain(applicants_write(&decided))
+        .collect::<Vec<_>>();
+    bulk::execute(&mut tx, &writes).await?;
     tx.commit().await?;
 
     let claim_results = claim_answers
@@ -287,21 +293,15 @@ async fn lock_cases<'a>(
     tx: &mut Tx,
     ids: impl Iterator<Item = &'a str>,
 ) -> Result<HashMap<String, (Case, String)>> {
-    let mut ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
-    ids.sort_unstable();
-    let ids = padded(&ids);
+    let ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
     let sql = format!(
         "SELECT {CASE_COLUMNS}, (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) \
-         AS evidence_hash FROM cases WHERE id IN ({}) ORDER BY id{}",
-        placeholders(1, ids.len()),
+         AS evidence_hash FROM cases WHERE {} ORDER BY id{}",
+        json_in(store.backend() == Backend::Postgres, "id", 1),
         store.lock_for_update()
     );
-    let mut query = sqlx::query(&sql);
-    for id in &ids {
-        query = query.bind(*id);
-    }
     let mut out = HashMap::new();
-    for row in query.fetch_all(&mut **tx).await? {
+    for row in sqlx::query(&sql).bind(json!(ids).to_string()).fetch_all(&mut **tx).await? {
         let case = case_from_row(&row)?;
         let evidence: Option<String> = row.try_get("evidence_hash")?;
         // Applicants without documents (load tests) are decided on the hash of nothing.
@@ -311,19 +311,14 @@ async fn lock_cases<'a>(
     Ok(out)
 }
 
-async fn held_cases(tx: &mut Tx, claims: &[ClaimRequest], now: i64) -> Result<Vec<Case>> {
-    let users: Vec<&str> = claims.iter().map(|c| c.user.id.as_str()).collect::<HashSet<_>>().into_iter().collect();
-    let users = padded(&users);
+async fn held_cases(store: &Store, tx: &mut Tx, claims: &[ClaimRequest], now: i64) -> Result<Vec<Case>> {
+    let users: HashSet<&str> = claims.iter().map(|c| c.user.id.as_str()).collect();
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE holder_id IN ({}) AND state = 'claimed' AND lease_until_ms > ${}",
-        placeholders(1, users.len()),
-        users.len() + 1
+        "SELECT {CASE_COLUMNS} FROM cases WHERE {} AND state = 'claimed' AND lease_until_ms > $2",
+        json_in(store.backend() == Backend::Postgres, "holder_id", 1),
     );
-    let mut query = sqlx::query(&sql);
-    for u in &users {
-        query = query.bind(*u);
-    }
-    query.bind(now).fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
+    let query = sqlx::query(&sql).bind(json!(users).to_string()).bind(now);
+    query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
 /// The most urgent queued cases, `wanted` plus the random choice's margin of them, locked
@@ -351,97 +346,110 @@ async fn queued_candidates(
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
-async fn write_decisions(
-    tx: &mut Tx,
-    decides: &[DecideRequest],
-    decided: &[(usize, usize, Decision, CaseKind)],
-) -> Result<()> {
-    for chunk in power_of_two_chunks(decided) {
-        let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 17 + 1, 17))).collect();
-        let sql = format!(
-            "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
-             moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
-             case_version, change_seq, decided_at_ms) VALUES {}",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for (_, r, d, _) in chunk {
-            let r = &decides[*r];
-            query = query
-                .bind(&d.id)
-                .bind(&r.user.tenant_id)
-                .bind(&d.case_id)
-                .bind(&d.applicant_id)
-                .bind(&d.reviewer_id)
-                .bind(d.answer.as_str())
-                .bind(d.reject_type.map(|t| t.as_str()))
-                .bind(serde_json::to_string(&d.labels).expect("labels serialise"))
-                .bind(d.moderation_comment.as_deref())
-                .bind(d.client_comment.as_deref())
-                .bind(d.internal_note.as_deref())
-                .bind(&d.evidence_hash)
-                .bind(&r.key)
-                .bind(&r.request_hash)
-                .bind(d.case_version)
-                .bind(d.change_seq)
-                .bind(d.decided_at_ms);
-        }
-        query.execute(&mut **tx).await?;
-
-        // The cases are decided; review and video cases complete their applicant.
-        let rows: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 2 + 2, 2))).collect();
-        let sql = format!(
-            "UPDATE cases SET state = 'decided', lease_until_ms = NULL, version = version + 1, \
-             change_seq = v.column2, updated_at_ms = $1 FROM (VALUES {}) AS v WHERE cases.id = v.column1",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(chunk[0].2.decided_at_ms);
-        for (_, _, d, _) in chunk {
-            query = query.bind(&d.case_id).bind(d.change_seq);
-        }
-        query.execute(&mut **tx).await?;
-
-        let completing: Vec<&Decision> = chunk
+fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision, CaseKind)]) -> BulkWrite {
+    BulkWrite {
+        head: "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
+               moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
+               case_version, change_seq, decided_at_ms) \
+               SELECT v.id, v.tenant_id, v.case_id, v.applicant_id, v.reviewer_id, v.answer, v.reject_type, v.labels, \
+               v.moderation_comment, v.client_comment, v.internal_note, v.evidence_hash, v.idempotency_key, \
+               v.request_hash, v.case_version, v.change_seq, v.decided_at_ms FROM ",
+        columns: &[
+            ("id", Col::Text),
+            ("tenant_id", Col::Text),
+            ("case_id", Col::Text),
+            ("applicant_id", Col::Text),
+            ("reviewer_id", Col::Text),
+            ("answer", Col::Text),
+            ("reject_type", Col::Text),
+            ("labels", Col::Text),
+            ("moderation_comment", Col::Text),
+            ("client_comment", Col::Text),
+            ("internal_note", Col::Text),
+            ("evidence_hash", Col::Text),
+            ("idempotency_key", Col::Text),
+            ("request_hash", Col::Text),
+            ("case_version", Col::Int),
+            ("change_seq", Col::Int),
+            ("decided_at_ms", Col::Int),
+        ],
+        key: None,
+        rows: decided
             .iter()
-            .filter(|(_, _, _, kind)| matches!(kind, CaseKind::Review | CaseKind::VideoIdent))
-            .map(|(_, _, d, _)| d)
-            .collect();
-        if completing.is_empty() {
-            continue;
-        }
-        let completing = padded(&completing);
-        let rows: Vec<String> = (0..completing.len()).map(|r| format!("({})", placeholders(r * 3 + 2, 3))).collect();
-        let sql = format!(
-            "UPDATE applicants SET status = 'completed', review_answer = v.column2, reject_type = NULLIF(v.column3, ''), \
-             updated_at_ms = $1 FROM (VALUES {}) AS v WHERE applicants.id = v.column1",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(completing[0].decided_at_ms);
-        for d in completing {
-            // '' stands for "no reject type" (NULLIF above): a NULL in a VALUES list has no type.
-            query = query.bind(&d.applicant_id).bind(d.answer.as_str()).bind(d.reject_type.map_or("", |t| t.as_str()));
-        }
-        query.execute(&mut **tx).await?;
+            .map(|(_, r, d, _)| {
+                let r = &decides[*r];
+                json!({"id": d.id, "tenant_id": r.user.tenant_id, "case_id": d.case_id,
+                       "applicant_id": d.applicant_id, "reviewer_id": d.reviewer_id, "answer": d.answer.as_str(),
+                       "reject_type": d.reject_type.map(|t| t.as_str()),
+                       "labels": serde_json::to_string(&d.labels).expect("labels serialise"),
+                       "moderation_comment": d.moderation_comment, "client_comment": d.client_comment,
+                       "internal_note": d.internal_note, "evidence_hash": d.evidence_hash,
+                       "idempotency_key": r.key, "request_hash": r.request_hash,
+                       "case_version": d.case_version, "change_seq": d.change_seq,
+                       "decided_at_ms": d.decided_at_ms})
+            })
+            .collect(),
     }
-    Ok(())
 }
 
-async fn write_claims(tx: &mut Tx, claimed: &[(usize, Case)], now: i64) -> Result<()> {
-    for chunk in power_of_two_chunks(claimed) {
-        let rows: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 4 + 2, 4))).collect();
-        let sql = format!(
-            "UPDATE cases SET state = 'claimed', holder_id = v.column2, lease_until_ms = v.column3, \
-             version = version + 1, change_seq = v.column4, updated_at_ms = $1 \
-             FROM (VALUES {}) AS v WHERE cases.id = v.column1",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(now);
-        for (_, c) in chunk {
-            query = query.bind(&c.id).bind(c.holder_id.as_deref()).bind(c.lease_until_ms).bind(c.change_seq);
-        }
-        query.execute(&mut **tx).await?;
+/// Decided cases leave the queue; claimed ones get their holder and lease. A case is never
+/// both in one batch (decided cases are not claimable), so one statement does both.
+fn cases_write(decided: &[(usize, usize, Decision, CaseKind)], claimed: &[(usize, Case)], now: i64) -> BulkWrite {
+    let decided = decided.iter().map(|(_, _, d, _)| {
+        json!({"id": d.case_id, "state": CaseState::Decided.as_str(), "holder_id": d.reviewer_id,
+               "lease_until_ms": null, "change_seq": d.change_seq})
+    });
+    let claimed = claimed.iter().map(|(_, c)| {
+        json!({"id": c.id, "state": CaseState::Claimed.as_str(), "holder_id": c.holder_id,
+               "lease_until_ms": c.lease_until_ms, "change_seq": c.change_seq})
+    });
+    BulkWrite {
+        head: "UPDATE cases SET state = v.state, holder_id = v.holder_id, lease_until_ms = v.lease_until_ms, \
+               version = version + 1, change_seq = v.change_seq, updated_at_ms = v.updated_at_ms FROM ",
+        columns: &[
+            ("id", Col::Text),
+            ("state", Col::Text),
+            ("holder_id", Col::Text),
+            ("lease_until_ms", Col::Int),
+            ("change_seq", Col::Int),
+            ("updated_at_ms", Col::Int),
+        ],
+        key: Some(("cases.id", "id")),
+        rows: decided
+            .chain(claimed)
+            .map(|mut row| {
+                row["updated_at_ms"] = json!(now);
+                row
+            })
+            .collect(),
     }
-    Ok(())
+}
+
+/// Review and video cases complete their applicant when decided.
+fn applicants_write(decided: &[(usize, usize, Decision, CaseKind)]) -> Option<BulkWrite> {
+    // One row per applicant: PostgreSQL updates a row once per statement.
+    let mut completing: HashMap<&str, &Decision> = HashMap::new();
+    for (_, _, d, kind) in decided {
+        if matches!(kind, CaseKind::Review | CaseKind::VideoIdent) {
+            completing.insert(&d.applicant_id, d);
+        }
+    }
+    if completing.is_empty() {
+        return None;
+    }
+    Some(BulkWrite {
+        head: "UPDATE applicants SET status = 'completed', review_answer = v.answer, reject_type = v.reject_type, \
+               updated_at_ms = v.decided_at_ms FROM ",
+        columns: &[("id", Col::Text), ("answer", Col::Text), ("reject_type", Col::Text), ("decided_at_ms", Col::Int)],
+        key: Some(("applicants.id", "id")),
+        rows: completing
+            .into_values()
+            .map(|d| {
+                json!({"id": d.applicant_id, "answer": d.answer.as_str(),
+                       "reject_type": d.reject_type.map(|t| t.as_str()), "decided_at_ms": d.decided_at_ms})
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
