@@ -1,0 +1,295 @@
+//! Image quality of a document photo or selfie: resolution, blur (variance of the Laplacian on
+//! a normalised size), glare (share of near-white pixels), darkness, black-and-white copies,
+//! and files that are not images or would decode to more pixels than allowed.
+
+use std::io::Cursor;
+
+use identdesk_domain::RejectLabel;
+use image::{DynamicImage, GenericImageView, ImageReader, Limits};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::result::{finding, CheckKind, CheckResult};
+
+/// The thresholds, from the level's configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, rename_all = "snake_case", deny_unknown_fields)]
+pub struct ImageThresholds {
+    /// The shorter side must have at least this many pixels.
+    pub min_short_side: u32,
+    /// Below this variance of the Laplacian (on the normalised image) the photo is blurred.
+    pub min_sharpness: f64,
+    /// Above this share of near-white pixels (luma ≥ 250) there is glare.
+    pub max_glare_share: f64,
+    /// Below this mean luma (0-255) the photo is too dark.
+    pub min_mean_luma: f64,
+    /// Below this mean colour spread (max − min of R, G, B; 0-255) it is a black-and-white copy.
+    pub min_colourfulness: f64,
+    /// Files that would decode to more pixels than this are refused unread.
+    pub max_pixels: u64,
+}
+
+impl Default for ImageThresholds {
+    fn default() -> Self {
+        ImageThresholds {
+            min_short_side: 600,
+            min_sharpness: 60.0,
+            max_glare_share: 0.08,
+            min_mean_luma: 50.0,
+            min_colourfulness: 6.0,
+            max_pixels: 50_000_000,
+        }
+    }
+}
+
+/// The longer side of the image the measures are taken on, so that they do not depend on the
+/// camera's resolution.
+pub const NORMALISED_SIDE: u32 = 1024;
+
+/// What was measured.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageMeasures {
+    pub width: u32,
+    pub height: u32,
+    pub sharpness: f64,
+    pub glare_share: f64,
+    pub mean_luma: f64,
+    pub colourfulness: f64,
+}
+
+/// Decodes `bytes` within the pixel limit and measures them.
+pub fn check(bytes: &[u8], thresholds: &ImageThresholds) -> CheckResult {
+    match decode(bytes, thresholds.max_pixels) {
+        Ok(image) => judge(&measure(&image), thresholds),
+        Err(why) => CheckResult::from_findings(
+            CheckKind::ImageQuality,
+            vec![finding(RejectLabel::UNSATISFACTORY_PHOTOS, why)],
+            String::new(),
+            json!({}),
+        ),
+    }
+}
+
+/// Decodes an image, refusing files that are not images and files whose header announces more
+/// pixels than `max_pixels` (a decompression bomb) before allocating them.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, String> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| format!("The file could not be read: {e}."))?;
+    if reader.format().is_none() {
+        return Err("The file is not an image (neither PNG nor JPEG).".into());
+    }
+    let (w, h) = reader.into_dimensions().map_err(|e| format!("The file is not a readable image: {e}."))?;
+    if u64::from(w) * u64::from(h) > max_pixels {
+        return Err(format!(
+            "The image announces {w}×{h} pixels, more than the {max_pixels} allowed; it was not decoded."
+        ));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(max_pixels * 4 + (1 << 20));
+    reader.limits(limits);
+    reader.decode().map_err(|e| format!("The image could not be decoded: {e}."))
+}
+
+pub fn measure(image: &DynamicImage) -> ImageMeasures {
+    let (width, height) = image.dimensions();
+    let small = if width.max(height) > NORMALISED_SIDE {
+        image.thumbnail(NORMALISED_SIDE, NORMALISED_SIDE)
+    } else {
+        image.clone()
+    };
+    let rgb = small.to_rgb8();
+    let (w, h) = rgb.dimensions();
+    let mut luma = Vec::with_capacity((w * h) as usize);
+    let (mut spread_sum, mut white) = (0u64, 0u64);
+    for p in rgb.pixels() {
+        let [r, g, b] = p.0;
+        // ITU-R BT.601 luma, in integers.
+        let y = ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8;
+        luma.push(y);
+        spread_sum += u64::from(r.max(g).max(b) - r.min(g).min(b));
+        white += u64::from(y >= 250);
+    }
+    let n = luma.len().max(1) as f64;
+    let mean_luma = luma.iter().map(|&y| f64::from(y)).sum::<f64>() / n;
+    ImageMeasures {
+        width,
+        height,
+        sharpness: laplacian_variance(&luma, w as usize, h as usize),
+        glare_share: white as f64 / n,
+        mean_luma,
+        colourfulness: spread_sum as f64 / n,
+    }
+}
+
+/// The variance of the 4-neighbour Laplacian: sharp edges give large values, blur small ones.
+fn laplacian_variance(luma: &[u8], w: usize, h: usize) -> f64 {
+    if w < 3 || h < 3 {
+        return 0.0;
+    }
+    let (mut sum, mut sum_sq, mut n) = (0f64, 0f64, 0f64);
+    for y in 1..h - 1 {
+        let row = y * w;
+        for x in 1..w - 1 {
+            let i = row + x;
+            let v = i32::from(luma[i - 1]) + i32::from(luma[i + 1]) + i32::from(luma[i - w]) + i32::from(luma[i + w])
+                - 4 * i32::from(luma[i]);
+            let v = f64::from(v);
+            sum += v;
+            sum_sq += v * v;
+            n += 1.0;
+        }
+    }
+    let mean = sum / n;
+    sum_sq / n - mean * mean
+}
+
+pub fn judge(m: &ImageMeasures, t: &ImageThresholds) -> CheckResult {
+    let mut findings = Vec::new();
+    let short = m.width.min(m.height);
+    if short < t.min_short_side {
+        findings.push(finding(
+            RejectLabel::LOW_QUALITY,
+            format!(
+                "The image is {}×{} pixels; its shorter side needs at least {}.",
+                m.width, m.height, t.min_short_side
+            ),
+        ));
+    }
+    if m.sharpness < t.min_sharpness {
+        findings.push(finding(
+            RejectLabel::LOW_QUALITY,
+            format!("The image is blurred: sharpness {:.1}, at least {:.1} needed.", m.sharpness, t.min_sharpness),
+        ));
+    }
+    if m.glare_share > t.max_glare_share {
+        findings.push(finding(
+            RejectLabel::UNSATISFACTORY_PHOTOS,
+            format!(
+                "Glare covers {:.1}% of the image; at most {:.1}% is allowed.",
+                m.glare_share * 100.0,
+                t.max_glare_share * 100.0
+            ),
+        ));
+    }
+    if m.mean_luma < t.min_mean_luma {
+        findings.push(finding(
+            RejectLabel::UNSATISFACTORY_PHOTOS,
+            format!(
+                "The image is too dark: mean brightness {:.0} of 255, at least {:.0} needed.",
+                m.mean_luma, t.min_mean_luma
+            ),
+        ));
+    }
+    if m.colourfulness < t.min_colourfulness {
+        findings.push(finding(
+            RejectLabel::BLACK_AND_WHITE,
+            format!(
+                "The image is black and white (colour spread {:.1}, at least {:.1} expected): a copy, not the document.",
+                m.colourfulness, t.min_colourfulness
+            ),
+        ));
+    }
+    let summary = format!(
+        "Image {}×{}, sharpness {:.1}, glare {:.1}%, brightness {:.0}, colour spread {:.1}: within the thresholds.",
+        m.width,
+        m.height,
+        m.sharpness,
+        m.glare_share * 100.0,
+        m.mean_luma,
+        m.colourfulness
+    );
+    CheckResult::from_findings(CheckKind::ImageQuality, findings, summary, serde_json::to_value(m).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Outcome;
+    use image::{ImageFormat, Rgb, RgbImage};
+
+    /// A colourful, sharp test card: stripes and checks.
+    fn card(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let check = ((x / 16 + y / 16) % 2) as u8;
+            Rgb([40 + 150 * check, (x % 200) as u8 + 30, (y % 180) as u8 + 40])
+        })
+    }
+
+    fn png(image: &DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    /// PNG's chunk checksum, so that the forged header is otherwise well-formed.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    fn labels(result: &CheckResult) -> Vec<RejectLabel> {
+        result.labels().collect()
+    }
+
+    #[test]
+    fn a_sharp_colour_photo_passes() {
+        let result = check(&png(&DynamicImage::ImageRgb8(card(1200, 800))), &ImageThresholds::default());
+        assert_eq!(result.outcome, Outcome::Pass, "{}", result.explanation());
+    }
+
+    #[test]
+    fn blur_glare_darkness_grey_and_size_are_each_named() {
+        let t = ImageThresholds::default();
+        let sharp = DynamicImage::ImageRgb8(card(1200, 800));
+        let blurred = sharp.blur(6.0);
+        let r = check(&png(&blurred), &t);
+        assert_eq!(labels(&r), vec![RejectLabel::LOW_QUALITY], "{}", r.explanation());
+        assert!(r.explanation().contains("blurred"));
+
+        let mut glare = card(1200, 800);
+        for (x, _, p) in glare.enumerate_pixels_mut() {
+            if x < 300 {
+                *p = Rgb([255, 255, 255]);
+            }
+        }
+        let r = check(&png(&DynamicImage::ImageRgb8(glare)), &t);
+        assert_eq!(labels(&r), vec![RejectLabel::UNSATISFACTORY_PHOTOS]);
+        assert!(r.explanation().contains("Glare covers 25.0%"), "{}", r.explanation());
+
+        let dark = DynamicImage::ImageRgb8(card(1200, 800)).brighten(-110);
+        assert!(labels(&check(&png(&dark), &t)).contains(&RejectLabel::UNSATISFACTORY_PHOTOS));
+
+        let grey = DynamicImage::ImageLuma8(sharp.to_luma8());
+        assert_eq!(labels(&check(&png(&grey), &t)), vec![RejectLabel::BLACK_AND_WHITE]);
+
+        let small = DynamicImage::ImageRgb8(card(400, 300));
+        let r = check(&png(&small), &t);
+        assert!(r.explanation().contains("400×300"), "{}", r.explanation());
+    }
+
+    #[test]
+    fn not_an_image_and_a_bomb_are_refused_with_a_reason() {
+        let t = ImageThresholds::default();
+        let r = check(b"%PDF-1.7 not an image", &t);
+        assert_eq!(labels(&r), vec![RejectLabel::UNSATISFACTORY_PHOTOS]);
+        assert!(r.explanation().contains("not an image"), "{}", r.explanation());
+
+        // A PNG header announcing 100,000 × 100,000 pixels.
+        let mut bomb = png(&DynamicImage::ImageRgb8(card(8, 8)));
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        let r = check(&bomb, &t);
+        assert!(r.explanation().contains("100000×100000"), "{}", r.explanation());
+    }
+}
