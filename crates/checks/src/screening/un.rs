@@ -137,7 +137,7 @@ impl Entry {
             ("INDIVIDUAL_DATE_OF_BIRTH", "FROM_YEAR") => self.dob.2 = text.parse().ok(),
             ("INDIVIDUAL_DATE_OF_BIRTH", "TO_YEAR") => self.dob.3 = text.parse().ok(),
             (_, "INDIVIDUAL_DATE_OF_BIRTH") => {
-                let dob = std::mem::replace(&mut self.dob, (None, None, None, None));
+                let dob = std::mem::take(&mut self.dob);
                 let date = match dob {
                     (Some(d), ..) => Some(BirthDate::Exact(d)),
                     (None, Some(y), ..) => Some(BirthDate::Years(y, y)),

@@ -1,0 +1,99 @@
+//! What the pipeline is given about one applicant: the profile they stated, their documents
+//! with what the client extracted from them (MRZ lines, number, expiry, address), and where
+//! the submission came from.
+
+use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
+
+use crate::date::Date;
+use crate::mrz::{self, Mrz, MrzError};
+
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    pub profile: ApplicantInfo,
+    pub documents: Vec<SubmittedDocument>,
+    /// The IP address's country (alpha-2 or alpha-3), when the client gives it.
+    pub ip_country: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubmittedDocument {
+    pub id: String,
+    pub doc_type: DocumentType,
+    pub side: Option<DocumentSide>,
+    /// Issuing country as the client gave it.
+    pub country: Option<String>,
+    /// The MRZ lines, when the document has them and the client read them.
+    pub mrz: Option<String>,
+    pub number: Option<String>,
+    /// `YYYY-MM-DD`, when the document has no MRZ.
+    pub expiry: Option<String>,
+    /// The address on a proof of address.
+    pub address: Option<String>,
+    /// The image file.
+    pub image: Option<Vec<u8>>,
+}
+
+impl SubmittedDocument {
+    pub fn new(id: &str, doc_type: DocumentType) -> SubmittedDocument {
+        SubmittedDocument {
+            id: id.to_owned(),
+            doc_type,
+            side: None,
+            country: None,
+            mrz: None,
+            number: None,
+            expiry: None,
+            address: None,
+            image: None,
+        }
+    }
+
+    /// Identity documents: the ones with a holder, a number and an expiry.
+    pub fn is_identity(&self) -> bool {
+        matches!(
+            self.doc_type,
+            DocumentType::Passport | DocumentType::IdCard | DocumentType::Drivers | DocumentType::ResidencePermit
+        )
+    }
+
+    pub fn read_mrz(&self, today: Date) -> Option<Result<Mrz, MrzError>> {
+        self.mrz.as_deref().filter(|m| !m.trim().is_empty()).map(|m| mrz::parse(m, today))
+    }
+
+    /// The expiry date: the MRZ's when it reads, else the one the client gave.
+    pub fn expiry_date(&self, today: Date) -> Option<Date> {
+        let from_mrz = self.read_mrz(today).and_then(Result::ok).and_then(|m| m.fields.expiry_date);
+        from_mrz.or_else(|| self.expiry.as_deref().and_then(Date::parse_iso))
+    }
+
+    /// The issuing country as alpha-3: the MRZ's, else the one the client gave.
+    pub fn issuing_country(&self, today: Date) -> Option<String> {
+        let from_mrz = self.read_mrz(today).and_then(Result::ok).map(|m| m.fields.issuing_state);
+        from_mrz
+            .and_then(|c| crate::countries::alpha3(&c).map(str::to_owned).or(Some(c)))
+            .or_else(|| self.country.as_deref().and_then(crate::countries::alpha3).map(str::to_owned))
+    }
+
+    /// A human name for the document in explanations.
+    pub fn describe(&self) -> String {
+        let kind = match self.doc_type {
+            DocumentType::Passport => "passport",
+            DocumentType::IdCard => "identity card",
+            DocumentType::Drivers => "driving licence",
+            DocumentType::ResidencePermit => "residence permit",
+            DocumentType::Selfie => "selfie",
+            DocumentType::UtilityBill => "proof of address",
+            DocumentType::Other => "document",
+        };
+        match self.side {
+            Some(DocumentSide::Front) => format!("{kind} (front)"),
+            Some(DocumentSide::Back) => format!("{kind} (back)"),
+            None => kind.to_owned(),
+        }
+    }
+}
+
+/// The profile's date of birth, when it is a date.
+pub fn profile_dob(profile: &ApplicantInfo) -> Option<Date> {
+    profile.dob.as_deref().and_then(Date::parse_iso)
+}
