@@ -151,7 +151,7 @@ mod tests {
                 ..ApplicantInfo::default()
             },
             documents: vec![passport],
-            ip_country: None,
+            ..Submission::default()
         }
     }
 

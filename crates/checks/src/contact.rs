@@ -6,25 +6,25 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use identdesk_domain::RejectLabel;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::countries;
 use crate::result::{finding, CheckKind, CheckResult, Finding};
 
 /// What a phone number says about its owner, without the number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneSignals {
     pub valid: bool,
     /// `mobile`, `fixed_line`, `voip`, `premium_rate`, … as libphonenumber names them.
     pub kind: Option<String>,
     /// Alpha-3.
-    pub country: Option<&'static str>,
+    pub country: Option<String>,
 }
 
 /// What an e-mail address says about its owner, without the address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailSignals {
     pub valid_syntax: bool,
@@ -39,7 +39,8 @@ pub fn phone_signals(number: &str) -> PhoneSignals {
             let kind = serde_json::to_value(parsed.number_type(&phonenumber::metadata::DATABASE))
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned));
-            let country = parsed.country().id().and_then(|id| countries::alpha3_of_alpha2(id.as_ref()));
+            let country =
+                parsed.country().id().and_then(|id| countries::alpha3_of_alpha2(id.as_ref())).map(str::to_owned);
             PhoneSignals { valid, kind: valid.then_some(kind).flatten(), country }
         }
         Err(_) => PhoneSignals { valid: false, kind: None, country: None },
@@ -85,13 +86,9 @@ fn valid_syntax(address: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// The phone check: a valid number, not a premium-rate or shared line, from the country of the
-/// document (and of the IP address, when known).
-pub fn phone_check(number: Option<&str>, document_country: Option<&str>, ip_country: Option<&str>) -> CheckResult {
-    let Some(number) = number.filter(|n| !n.trim().is_empty()) else {
-        return CheckResult::inconclusive(CheckKind::PhoneRisk, "No phone number was given.".into());
-    };
-    let signals = phone_signals(number);
+/// The phone check on a number's signals: a valid number, not a premium-rate or shared line,
+/// from the country of the document (and of the IP address, when known).
+pub fn phone_check(signals: &PhoneSignals, document_country: Option<&str>, ip_country: Option<&str>) -> CheckResult {
     let mut findings = Vec::new();
     if !signals.valid {
         findings.push(finding(
@@ -105,21 +102,17 @@ pub fn phone_check(number: Option<&str>, document_country: Option<&str>, ip_coun
             format!("The phone number is a {} line, not a personal one.", kind.replace('_', " ")),
         ));
     }
-    findings.extend(country_mismatch("phone number", signals.country, document_country, ip_country));
+    findings.extend(country_mismatch("phone number", signals.country.as_deref(), document_country, ip_country));
     let summary = format!(
         "The phone number is valid ({}, {}).",
         signals.kind.as_deref().unwrap_or("unknown type").replace('_', " "),
-        signals.country.unwrap_or("unknown country")
+        signals.country.as_deref().unwrap_or("unknown country")
     );
     CheckResult::from_findings(CheckKind::PhoneRisk, findings, summary, json!(signals))
 }
 
-/// The e-mail check: valid syntax, not a disposable domain.
-pub fn email_check(address: Option<&str>) -> CheckResult {
-    let Some(address) = address.filter(|a| !a.trim().is_empty()) else {
-        return CheckResult::inconclusive(CheckKind::EmailRisk, "No e-mail address was given.".into());
-    };
-    let signals = email_signals(address);
+/// The e-mail check on an address's signals: valid syntax, not a disposable domain.
+pub fn email_check(signals: &EmailSignals) -> CheckResult {
     let mut findings = Vec::new();
     if !signals.valid_syntax {
         findings.push(finding(RejectLabel::PROBLEMATIC_APPLICANT_DATA, "The e-mail address is not a valid address."));
@@ -158,10 +151,10 @@ mod tests {
     #[test]
     fn phone_numbers_give_validity_type_and_country() {
         let mobile = phone_signals("+49 151 23456789");
-        assert_eq!(mobile, PhoneSignals { valid: true, kind: Some("mobile".into()), country: Some("DEU") });
+        assert_eq!(mobile, PhoneSignals { valid: true, kind: Some("mobile".into()), country: Some("DEU".into()) });
         assert!(!phone_signals("+49 123").valid);
         assert!(!phone_signals("not a number").valid);
-        assert_eq!(phone_signals("+44 20 7946 0018").country, Some("GBR"));
+        assert_eq!(phone_signals("+44 20 7946 0018").country.as_deref(), Some("GBR"));
     }
 
     #[test]
@@ -179,13 +172,13 @@ mod tests {
 
     #[test]
     fn results_never_carry_the_identifier() {
-        let phone = phone_check(Some("+49 151 23456789"), Some("FRA"), None);
+        let phone = phone_check(&phone_signals("+49 151 23456789"), Some("FRA"), None);
         assert_eq!(phone.outcome, Outcome::Fail);
         assert!(phone.explanation().contains("from DEU, the document from FRA"), "{}", phone.explanation());
-        let email = email_check(Some("someone.private@mailinator.com"));
+        let email = email_check(&email_signals("someone.private@mailinator.com"));
         assert_eq!(email.labels().collect::<Vec<_>>(), vec![RejectLabel::SUSPICIOUS_PATTERNS]);
         let all = serde_json::to_string(&(phone, email)).unwrap();
         assert!(!all.contains("23456789") && !all.contains("someone.private"), "{all}");
-        assert_eq!(phone_check(None, None, None).outcome, Outcome::Inconclusive);
+        assert_eq!(phone_check(&phone_signals("+1"), None, None).outcome, Outcome::Fail);
     }
 }

@@ -37,15 +37,11 @@ pub fn run(
     }
     results.push(screening_check(submission, level, watchlist));
     let document_country = submission.documents.iter().find(|d| d.is_identity()).and_then(|d| d.issuing_country(today));
-    if submission.profile.phone.is_some() {
-        results.push(contact::phone_check(
-            submission.profile.phone.as_deref(),
-            document_country.as_deref(),
-            submission.ip_country.as_deref(),
-        ));
+    if let Some(phone) = &submission.phone {
+        results.push(contact::phone_check(phone, document_country.as_deref(), submission.ip_country.as_deref()));
     }
-    if submission.profile.email.is_some() {
-        results.push(contact::email_check(submission.profile.email.as_deref()));
+    if let Some(email) = &submission.email {
+        results.push(contact::email_check(email));
     }
     results.push(duplicates::check(duplicate_matches));
     results.push(country_risk::check(submission, level, today));

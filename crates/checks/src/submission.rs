@@ -4,12 +4,17 @@
 
 use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
 
+use crate::contact::{EmailSignals, PhoneSignals};
 use crate::date::Date;
 use crate::mrz::{self, Mrz, MrzError};
 
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
+    /// The stated profile. Its phone and e-mail are not used: the signals below are.
     pub profile: ApplicantInfo,
+    /// What the phone number and e-mail address said when the applicant was created.
+    pub phone: Option<PhoneSignals>,
+    pub email: Option<EmailSignals>,
     pub documents: Vec<SubmittedDocument>,
     /// The IP address's country (alpha-2 or alpha-3), when the client gives it.
     pub ip_country: Option<String>,

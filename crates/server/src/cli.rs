@@ -14,6 +14,7 @@ use crate::api::{self, AppState, Limits};
 use crate::error::{Error, Result};
 use crate::media::MediaStore;
 use crate::store::Store;
+use crate::verification::Verification;
 
 #[derive(Parser)]
 #[command(name = "identdesk-server", version, about = "IdentDesk server: review queue, audit trail and API")]
@@ -44,6 +45,30 @@ pub enum Command {
         /// Largest document upload in bytes.
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         max_upload_bytes: usize,
+        /// Watchlists to screen applicants against: an OFAC folder (sdn.csv, alt.csv, add.csv),
+        /// a UN XML file or a tenant CSV; repeat for several (`:`-separated in the variable).
+        #[arg(long = "watchlist", env = "IDENTDESK_WATCHLISTS", value_delimiter = ':')]
+        watchlists: Vec<PathBuf>,
+    },
+    /// Runs one check on what standard input or a file holds and prints JSON.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Screens a name against watchlists and prints the matches as JSON, best first.
+    Screen {
+        name: String,
+        /// Date of birth, YYYY-MM-DD: a different one lowers the score.
+        #[arg(long)]
+        dob: Option<String>,
+        /// Nationality or country (code or English name): a different one lowers the score.
+        #[arg(long)]
+        country: Option<String>,
+        /// An OFAC folder, a UN XML file or a tenant CSV; repeat for several.
+        #[arg(long = "list", env = "IDENTDESK_WATCHLISTS", value_delimiter = ':', required = true)]
+        lists: Vec<PathBuf>,
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f64,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
     },
     /// Applies the database migrations and exits.
     Migrate,
@@ -64,6 +89,14 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum CheckCommand {
+    /// Reads MRZ lines on standard input; prints the format, fields and every check digit.
+    Mrz,
+    /// Measures a photo's quality (resolution, blur, glare, brightness, colour).
+    Image { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -148,10 +181,15 @@ pub async fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> Result<()> {
     let place = cli.place;
     match cli.command {
-        Command::Serve { listen, max_upload_bytes } => {
+        Command::Serve { listen, max_upload_bytes, watchlists } => {
             let store = place.open().await?;
             let limits = Limits { max_upload_bytes, ..Limits::default() };
-            serve(AppState::new(store, place.media(), limits), listen).await
+            let verification = Verification::load(&place.data_dir, &watchlists)?;
+            serve(AppState::new(store, place.media(), limits, verification), listen).await
+        }
+        Command::Check(command) => crate::check_commands::check(command),
+        Command::Screen { name, dob, country, lists, threshold, limit } => {
+            crate::check_commands::screen(&name, dob.as_deref(), country.as_deref(), &lists, threshold, limit)
         }
         Command::Migrate => {
             place.open().await?;
@@ -218,6 +256,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let worker = crate::verification::spawn_worker(state.clone());
     let sweeper_store = state.store.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -233,6 +272,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
     println!("identdesk-server listening on http://{addr}/api/v1 (OpenAPI: http://{addr}/api/v1/openapi.json)");
     let result = axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
+    worker.abort();
     result.map_err(Error::from)
 }
 

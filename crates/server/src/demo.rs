@@ -208,6 +208,7 @@ async fn seed_queue(store: &Store, media: &MediaStore, tenant_id: &str, count: u
                 width: w,
                 height: h,
                 storage_key: key,
+                extracted: None,
             });
         }
         let case = case.map(|(kind, state)| NewCase {

@@ -2,10 +2,12 @@
 //! PostgreSQL (sqlx), the local media folder, and the command line that administers them.
 
 pub mod api;
+pub mod check_commands;
 pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod media;
 pub mod store;
+pub mod verification;
 
 pub use error::{Error, Result};

@@ -12,9 +12,11 @@ use super::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::media::inspect_image;
 use crate::store::accounts::sha256_hex;
-use crate::store::applicants::{Applicant, Document, NewDocument};
+use crate::store::applicants::{Applicant, Document, NewApplicant, NewDocument};
 use crate::store::audit::Actor;
+use crate::store::checks::StoredVerdict;
 use crate::store::new_id;
+use crate::verification::DocumentExtract;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -23,7 +25,10 @@ pub struct CreateApplicant {
     pub external_user_id: Option<String>,
     /// The verification level (which checks apply); `basic-kyc` when absent.
     pub level: Option<String>,
+    /// The applicant's phone and e-mail are used for the risk checks and never stored.
     pub info: ApplicantInfo,
+    /// The country of the applicant's IP address (alpha-2 or alpha-3), when the client knows it.
+    pub ip_country: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/applicants", request_body = CreateApplicant, security(("apiKey" = [])),
@@ -36,17 +41,27 @@ pub async fn create(
     if req.info.first_name.trim().is_empty() || req.info.last_name.trim().is_empty() {
         return Err(Error::InvalidBody("info.firstName and info.lastName must not be empty".into()));
     }
-    let applicant = state
-        .store
-        .create_applicant(
-            &client.tenant_id,
-            client.environment,
-            req.external_user_id.as_deref(),
-            req.level.as_deref().unwrap_or("basic-kyc"),
-            &req.info,
-            &Actor::ApiKey(client.key_id.clone()),
-        )
-        .await?;
+    if let Some(dob) = req.info.dob.as_deref() {
+        if identdesk_checks::date::Date::parse_iso(dob).is_none() {
+            return Err(Error::InvalidBody(format!("info.dob must be a date as YYYY-MM-DD, got '{dob}'")));
+        }
+    }
+    let level = req.level.as_deref().unwrap_or("basic-kyc");
+    state.verification.levels.level(level).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    let mut info = req.info;
+    // The phone number and e-mail address stop here: only their signals are kept.
+    let (signals, identifiers) = state.verification.take_contact(&mut info);
+    let new = NewApplicant {
+        environment: client.environment,
+        external_user_id: req.external_user_id.as_deref(),
+        level,
+        info: &info,
+        contact_signals: Some(serde_json::to_string(&signals).expect("signals serialise")),
+        ip_country: req.ip_country.clone(),
+        identifiers,
+    };
+    let applicant =
+        state.store.create_applicant(&client.tenant_id, &new, &Actor::ApiKey(client.key_id.clone())).await?;
     Ok((StatusCode::CREATED, Json(applicant)))
 }
 
@@ -61,7 +76,8 @@ pub async fn get_one(
 }
 
 /// Multipart fields: `type` (e.g. PASSPORT), `side` (FRONT/BACK, optional), `country` (ISO alpha-3,
-/// optional) and `file` (PNG or JPEG).
+/// optional), `file` (PNG or JPEG), and what the client read off the document, each optional:
+/// `mrz` (its lines), `number`, `expiry` (YYYY-MM-DD) and `address` (on a proof of address).
 #[utoipa::path(post, path = "/api/v1/applicants/{id}/documents", security(("apiKey" = [])),
     request_body(content_type = "multipart/form-data", description = "fields type, side, country, file"),
     responses((status = 201, body = Document), (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
@@ -85,6 +101,7 @@ pub async fn upload_document(
         }
     };
     let (mut doc_type, mut side, mut country, mut file) = (None, None, None, None);
+    let mut extract = DocumentExtract::default();
     while let Some(field) = multipart.next_field().await.map_err(field_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -98,6 +115,16 @@ pub async fn upload_document(
                 country = Some(c);
             }
             "file" => file = Some(field.bytes().await.map_err(field_error)?),
+            "mrz" => extract.mrz = Some(field.text().await.map_err(field_error)?),
+            "number" => extract.number = Some(field.text().await.map_err(field_error)?.trim().to_owned()),
+            "address" => extract.address = Some(field.text().await.map_err(field_error)?.trim().to_owned()),
+            "expiry" => {
+                let expiry = field.text().await.map_err(field_error)?.trim().to_owned();
+                if identdesk_checks::date::Date::parse_iso(&expiry).is_none() {
+                    return Err(Error::InvalidBody(format!("expiry must be a date as YYYY-MM-DD, got '{expiry}'")));
+                }
+                extract.expiry = Some(expiry);
+            }
             other => return Err(Error::InvalidBody(format!("unknown multipart field '{other}'"))),
         }
     }
@@ -120,6 +147,7 @@ pub async fn upload_document(
         width: facts.width.into(),
         height: facts.height.into(),
         storage_key: storage_key.clone(),
+        extracted: (!extract.is_empty()).then(|| serde_json::to_string(&extract).expect("extract serialises")),
     };
     match state.store.add_document(&client.tenant_id, &id, &new, &Actor::ApiKey(client.key_id.clone())).await {
         Ok(doc) => Ok((StatusCode::CREATED, Json(doc))),
@@ -139,7 +167,19 @@ pub async fn submit(
     Path(id): Path<String>,
 ) -> Result<Json<Applicant>> {
     let applicant = state.store.submit_applicant(&client.tenant_id, &id, &Actor::ApiKey(client.key_id.clone())).await?;
-    let cursor = state.store.head_seq(&client.tenant_id).await?;
-    state.announce(&client.tenant_id, cursor);
+    state.jobs.notify_one();
     Ok(Json(applicant))
+}
+
+/// The automated checks' verdict: every check result with its explanation. 404 until the
+/// checks have run.
+#[utoipa::path(get, path = "/api/v1/applicants/{id}/verdict", security(("apiKey" = [])),
+    responses((status = 200, body = StoredVerdict), (status = 404, description = "VERDICT_NOT_FOUND", body = ErrorBody)))]
+pub async fn verdict(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Json<StoredVerdict>> {
+    state.store.applicant(&client.tenant_id, &id).await?;
+    state.store.verdict(&client.tenant_id, &id).await?.map(Json).ok_or(Error::NotFound("verdict"))
 }

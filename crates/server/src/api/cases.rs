@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::store::applicants::{Applicant, Document};
 use crate::store::audit::Actor;
 use crate::store::cases::{Case, CaseFilter, CasePage, DecideOutcome, Decision};
+use crate::store::checks::StoredVerdict;
 
 const WORK_CASES: &str = "work the case queue";
 
@@ -37,6 +38,8 @@ pub struct CaseDetail {
     pub applicant: Applicant,
     pub documents: Vec<Document>,
     pub decision: Option<Decision>,
+    /// The automated checks' verdict with every result and explanation.
+    pub verdict: Option<StoredVerdict>,
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}", security(("bearer" = [])),
@@ -48,6 +51,7 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
     let applicant = state.store.applicant(tenant, &case.applicant_id).await?;
     let documents = state.store.documents(tenant, &case.applicant_id).await?;
     let decision = state.store.decision_for_case(tenant, &id).await?;
+    let verdict = state.store.verdict(tenant, &case.applicant_id).await?;
     // Opening a case shows personal data: that is audited.
     state
         .store
@@ -59,7 +63,7 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
             json!({"applicantId": case.applicant_id}),
         )
         .await?;
-    Ok(Json(CaseDetail { case, applicant, documents, decision }))
+    Ok(Json(CaseDetail { case, applicant, documents, decision, verdict }))
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}/content", security(("bearer" = [])),

@@ -15,13 +15,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi;
 
 use crate::error::Error;
 use crate::media::MediaStore;
 use crate::store::Store;
+use crate::verification::Verification;
 
 pub use extract::{Client, Staff};
 
@@ -51,12 +52,22 @@ pub struct AppState {
     pub media: MediaStore,
     pub limits: Arc<Limits>,
     pub feed: broadcast::Sender<FeedMoved>,
+    pub verification: Arc<Verification>,
+    /// Wakes the checks worker when an applicant is submitted.
+    pub jobs: Arc<Notify>,
 }
 
 impl AppState {
-    pub fn new(store: Store, media: MediaStore, limits: Limits) -> AppState {
+    pub fn new(store: Store, media: MediaStore, limits: Limits, verification: Verification) -> AppState {
         let (feed, _) = broadcast::channel(1024);
-        AppState { store, media, limits: Arc::new(limits), feed }
+        AppState {
+            store,
+            media,
+            limits: Arc::new(limits),
+            feed,
+            verification: Arc::new(verification),
+            jobs: Arc::new(Notify::new()),
+        }
     }
 
     /// Tells connected consoles of the tenant that there is news in the feed.
@@ -72,6 +83,7 @@ impl AppState {
     paths(
         auth::login, auth::logout, auth::me,
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
+        applicants::verdict,
         cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::decide,
         cases::labels, cases::document_content,
         sync::changes, sync::events,
@@ -131,6 +143,7 @@ pub fn app(state: AppState) -> Router {
             post(applicants::upload_document).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/applicants/{id}/submit", post(applicants::submit))
+        .route("/applicants/{id}/verdict", get(applicants::verdict))
         .route("/cases", get(cases::list))
         .route("/cases/claim", post(cases::claim))
         .route("/cases/{id}", get(cases::get_one))

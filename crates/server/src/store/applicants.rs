@@ -1,5 +1,5 @@
 //! Applicants and their documents as client systems create and submit them. Submitting an
-//! applicant puts a review case in the queue.
+//! applicant queues the job that runs the automated checks (`store::checks`).
 
 use identdesk_domain::{ApplicantInfo, ApplicantStatus, CaseKind, DocumentSide, DocumentType, Environment};
 use serde_json::json;
@@ -45,6 +45,9 @@ pub struct Document {
     pub width: i64,
     pub height: i64,
     pub created_at_ms: i64,
+    /// What the client read off the document: `{mrz, number, expiry, address}`.
+    #[schema(value_type = Option<Object>)]
+    pub extracted: Option<serde_json::Value>,
     #[serde(skip)]
     pub storage_key: String,
 }
@@ -61,6 +64,22 @@ pub struct NewDocument {
     pub width: i64,
     pub height: i64,
     pub storage_key: String,
+    /// JSON `{mrz, number, expiry, address}` as the client read them.
+    pub extracted: Option<String>,
+}
+
+/// A new applicant as a client system creates it. The phone number and e-mail address are not
+/// here: only what the risk checks derived from them, and keyed hashes for finding duplicates.
+pub struct NewApplicant<'a> {
+    pub environment: Environment,
+    pub external_user_id: Option<&'a str>,
+    pub level: &'a str,
+    pub info: &'a ApplicantInfo,
+    /// JSON `{phone, email}` of the contact signals.
+    pub contact_signals: Option<String>,
+    pub ip_country: Option<String>,
+    /// `(kind, digest)`: `("email", …)`, `("phone", …)`.
+    pub identifiers: Vec<(&'static str, String)>,
 }
 
 /// What a decision is made on: SHA-256 over the sorted SHA-256 of every document.
@@ -103,43 +122,45 @@ fn document_from_row(row: &sqlx::any::AnyRow) -> Result<Document> {
         width: row.try_get("width")?,
         height: row.try_get("height")?,
         created_at_ms: row.try_get("created_at_ms")?,
+        extracted: row
+            .try_get::<Option<String>, _>("extracted")?
+            .map(|e| serde_json::from_str(&e))
+            .transpose()
+            .map_err(|e| Error::Internal(format!("stored document extract: {e}")))?,
         storage_key: row.try_get("storage_key")?,
     })
 }
 
 impl Store {
-    pub async fn create_applicant(
-        &self,
-        tenant_id: &str,
-        environment: Environment,
-        external_user_id: Option<&str>,
-        level: &str,
-        info: &ApplicantInfo,
-        actor: &Actor,
-    ) -> Result<Applicant> {
+    pub async fn create_applicant(&self, tenant_id: &str, new: &NewApplicant<'_>, actor: &Actor) -> Result<Applicant> {
         let id = new_id();
         let now = now_ms();
+        debug_assert!(new.info.phone.is_none() && new.info.email.is_none(), "contact identifiers are never stored");
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO applicants ({APPLICANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $8)"
+            "INSERT INTO applicants ({APPLICANT_COLUMNS}, contact_signals, ip_country) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $8, $9, $10)"
         ))
         .bind(&id)
         .bind(tenant_id)
-        .bind(environment.as_str())
-        .bind(external_user_id)
-        .bind(level)
+        .bind(new.environment.as_str())
+        .bind(new.external_user_id)
+        .bind(new.level)
         .bind(ApplicantStatus::Init.as_str())
-        .bind(serde_json::to_string(info).expect("applicant info serialises"))
+        .bind(serde_json::to_string(new.info).expect("applicant info serialises"))
         .bind(now)
+        .bind(new.contact_signals.as_deref())
+        .bind(new.ip_country.as_deref())
         .execute(&mut *tx)
         .await?;
+        super::checks::insert_identifiers(&mut tx, tenant_id, &id, &new.identifiers).await?;
         audit::append(
             &mut tx,
             tenant_id,
             actor,
             "applicant.created",
             &format!("applicant:{id}"),
-            json!({"level": level}),
+            json!({"level": new.level}),
         )
         .await?;
         tx.commit().await?;
@@ -216,8 +237,8 @@ impl Store {
         self.document(tenant_id, &doc.id).await
     }
 
-    /// Submits an applicant for verification: `init → queued` with a review case in the queue.
-    /// (The automated checks that may decide without a human come in front of this later.)
+    /// Submits an applicant for verification: `init → pending`, with the job that runs the
+    /// automated checks queued in the same transaction.
     pub async fn submit_applicant(&self, tenant_id: &str, applicant_id: &str, actor: &Actor) -> Result<Applicant> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(&format!(
@@ -245,14 +266,13 @@ impl Store {
         let hashes = docs.iter().map(|d| d.try_get::<String, _>("sha256")).collect::<Result<Vec<_>, _>>()?;
         let now = now_ms();
         sqlx::query("UPDATE applicants SET status = $1, evidence_hash = $2, updated_at_ms = $3 WHERE id = $4")
-            .bind(ApplicantStatus::Queued.as_str())
+            .bind(ApplicantStatus::Pending.as_str())
             .bind(evidence_hash(hashes))
             .bind(now)
             .bind(applicant_id)
             .execute(&mut *tx)
             .await?;
-        let case = NewCase::review(applicant_id, now);
-        self.insert_case(&mut tx, tenant_id, &case, actor).await?;
+        super::checks::enqueue(&mut tx, tenant_id, applicant_id, now).await?;
         audit::append(
             &mut tx,
             tenant_id,
@@ -314,8 +334,8 @@ async fn insert_document(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents (id, tenant_id, applicant_id, doc_type, side, country, content_type, byte_size, \
-         sha256, width, height, storage_key, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         sha256, width, height, storage_key, created_at_ms, extracted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&doc.id)
     .bind(tenant_id)
@@ -330,6 +350,7 @@ async fn insert_document(
     .bind(doc.height)
     .bind(&doc.storage_key)
     .bind(created_at_ms)
+    .bind(doc.extracted.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())

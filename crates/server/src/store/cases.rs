@@ -35,6 +35,10 @@ pub struct Case {
     pub change_seq: i64,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Labels the automated checks suggest; the reviewer sees them pre-selected.
+    pub suggested_labels: Vec<RejectLabel>,
+    /// A watchlist hit: the decision needs a second reviewer.
+    pub four_eyes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -68,6 +72,8 @@ pub struct NewCase {
     pub priority: i64,
     pub due_at_ms: i64,
     pub created_at_ms: i64,
+    pub suggested_labels: Vec<RejectLabel>,
+    pub four_eyes: bool,
 }
 
 impl NewCase {
@@ -80,6 +86,8 @@ impl NewCase {
             priority: 0,
             due_at_ms: now + DEFAULT_SLA_MS,
             created_at_ms: now,
+            suggested_labels: Vec::new(),
+            four_eyes: false,
         }
     }
 }
@@ -140,7 +148,7 @@ pub struct ChangePage {
 }
 
 pub(super) const CASE_COLUMNS: &str = "id, tenant_id, applicant_id, kind, state, priority, due_at_ms, holder_id, \
-                            lease_until_ms, version, change_seq, created_at_ms, updated_at_ms";
+                            lease_until_ms, version, change_seq, created_at_ms, updated_at_ms, suggested_labels, four_eyes";
 
 pub(super) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
     Ok(Case {
@@ -157,6 +165,9 @@ pub(super) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
         change_seq: row.try_get("change_seq")?,
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
+        suggested_labels: serde_json::from_str(&row.try_get::<String, _>("suggested_labels")?)
+            .map_err(|e| Error::Internal(format!("stored suggested labels: {e}")))?,
+        four_eyes: row.try_get::<i64, _>("four_eyes")? != 0,
     })
 }
 
@@ -194,7 +205,7 @@ impl Store {
         )
         .await?;
         sqlx::query(&format!(
-            "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 1, $8, $9, $9)"
+            "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 1, $8, $9, $9, $10, $11)"
         ))
         .bind(&case.id)
         .bind(tenant_id)
@@ -205,6 +216,8 @@ impl Store {
         .bind(case.due_at_ms)
         .bind(seq)
         .bind(case.created_at_ms)
+        .bind(serde_json::to_string(&case.suggested_labels).expect("labels serialise"))
+        .bind(i64::from(case.four_eyes))
         .execute(&mut **tx)
         .await?;
         Ok(seq)

@@ -11,6 +11,7 @@ pub mod applicants;
 pub mod audit;
 mod bulk;
 pub mod cases;
+pub mod checks;
 mod queue_writer;
 
 use std::str::FromStr;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use identdesk_domain::{Environment, Region, Role};
@@ -11,6 +12,7 @@ use identdesk_server::api::{self, AppState, Limits};
 use identdesk_server::media::MediaStore;
 use identdesk_server::store::accounts::hash_password;
 use identdesk_server::store::Store;
+use identdesk_server::verification::Verification;
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -83,11 +85,16 @@ impl TestServer {
         let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{backend}: open store: {e}"));
         let media = MediaStore::new(dir.path().join("media"));
         let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
-        let state = AppState::new(store.clone(), media.clone(), limits);
+        // The invented example list: screening hits without the real lists in the repository.
+        let list = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/watchlists/example-blocklist.csv");
+        let verification = Verification::load(dir.path(), &[list]).unwrap();
+        let state = AppState::new(store.clone(), media.clone(), limits, verification);
+        let worker = identdesk_server::verification::spawn_worker(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, api::app(state)).await.unwrap();
+            worker.abort();
         });
         TestServer {
             backend,
@@ -100,6 +107,25 @@ impl TestServer {
             _dir: dir,
             task,
         }
+    }
+
+    /// Waits for the automated checks to finish with a submitted applicant; returns it.
+    pub async fn checked(&self, api_key: &str, applicant_id: &str) -> Value {
+        for _ in 0..300 {
+            let res = self
+                .http
+                .get(self.at(&format!("/applicants/{applicant_id}")))
+                .header("X-Api-Key", api_key)
+                .send()
+                .await
+                .unwrap();
+            let applicant: Value = res.json().await.unwrap();
+            if applicant["status"] != "pending" {
+                return applicant;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{}: the checks did not finish with {applicant_id} in 15 s", self.backend);
     }
 
     pub fn at(&self, path: &str) -> String {

@@ -1,0 +1,245 @@
+//! The automated verification as the server runs it: the tenant's levels and the loaded
+//! watchlists, the key that turns identifiers into keyed hashes, and the worker that takes
+//! submitted applicants through `identdesk_checks::pipeline` and stores the verdicts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use identdesk_checks::contact::{self, EmailSignals, PhoneSignals};
+use identdesk_checks::date::Date;
+use identdesk_checks::policy::Levels;
+use identdesk_checks::screening::{self, Watchlist};
+use identdesk_checks::submission::{Submission, SubmittedDocument};
+use identdesk_checks::{names, pipeline};
+use identdesk_domain::ApplicantInfo;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::api::AppState;
+use crate::error::{Error, Result};
+use crate::store::checks::Job;
+
+/// How long a worker holds a job before another may take it over.
+const JOB_LEASE_MS: i64 = 120_000;
+
+pub struct Verification {
+    pub watchlist: Option<Watchlist>,
+    pub levels: Levels,
+    identifier_key: [u8; 32],
+}
+
+/// What a client read off a document, sent with the upload.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentExtract {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrz: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl DocumentExtract {
+    pub fn is_empty(&self) -> bool {
+        *self == DocumentExtract::default()
+    }
+}
+
+/// What is kept of the phone number and e-mail address: their signals, never themselves.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContactSignals {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneSignals>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailSignals>,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl Verification {
+    /// Reads `levels.toml` from the data folder (defaults without it), loads the watchlists,
+    /// and reads the identifier key from `identifier.key` there, creating it on first start.
+    pub fn load(data_dir: &Path, lists: &[PathBuf]) -> Result<Verification> {
+        let levels_path = data_dir.join("levels.toml");
+        let levels = match std::fs::read_to_string(&levels_path) {
+            Ok(text) => {
+                Levels::from_toml(&text).map_err(|e| Error::Config(format!("{}: {e}", levels_path.display())))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Levels::default(),
+            Err(e) => return Err(e.into()),
+        };
+        let watchlist = load_lists(lists)?;
+        Ok(Verification { watchlist, levels, identifier_key: identifier_key(data_dir)? })
+    }
+
+    /// A keyed hash of an identifier: equal identifiers give equal digests, and the digests
+    /// say nothing without the key, which never enters the database.
+    pub fn identifier(&self, kind: &str, value: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.identifier_key).expect("any key length");
+        mac.update(kind.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Takes the phone number and e-mail address out of `info`, returning their signals and
+    /// their keyed hashes. The identifiers themselves go no further.
+    pub fn take_contact(&self, info: &mut ApplicantInfo) -> (ContactSignals, Vec<(&'static str, String)>) {
+        let mut signals = ContactSignals::default();
+        let mut identifiers = Vec::new();
+        if let Some(phone) = info.phone.take().filter(|p| !p.trim().is_empty()) {
+            let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+            identifiers.push(("phone", self.identifier("phone", &digits)));
+            signals.phone = Some(contact::phone_signals(&phone));
+        }
+        if let Some(email) = info.email.take().filter(|e| !e.trim().is_empty()) {
+            identifiers.push(("email", self.identifier("email", &email.trim().to_lowercase())));
+            signals.email = Some(contact::email_signals(&email));
+        }
+        (signals, identifiers)
+    }
+
+    /// The keyed hashes of the document numbers (given or in the MRZ) and of the name with the
+    /// date of birth.
+    fn submission_identifiers(&self, submission: &Submission, today: Date) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for doc in &submission.documents {
+            let from_mrz = doc.read_mrz(today).and_then(|m| m.ok()).map(|m| m.fields.document_number);
+            for number in doc.number.iter().cloned().chain(from_mrz) {
+                let number: String = number.chars().filter(char::is_ascii_alphanumeric).collect();
+                if !number.is_empty() {
+                    out.push(("documentNumber", self.identifier("documentNumber", &number.to_ascii_uppercase())));
+                }
+            }
+        }
+        if let Some(dob) = submission.profile.dob.as_deref().filter(|d| !d.is_empty()) {
+            let mut tokens = names::tokens(&submission.profile.full_name());
+            tokens.sort();
+            out.push(("nameAndDob", self.identifier("nameAndDob", &format!("{}|{dob}", tokens.join(" ")))));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+fn load_lists(paths: &[PathBuf]) -> Result<Option<Watchlist>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut entities = Vec::new();
+    for path in paths {
+        let loaded = screening::load(path).map_err(|e| Error::Config(e.to_string()))?;
+        for warning in loaded.warnings.iter().take(5) {
+            tracing::warn!(list = %path.display(), "{warning}");
+        }
+        tracing::info!(list = %path.display(), entries = loaded.entities.len(), "watchlist loaded");
+        entities.extend(loaded.entities);
+    }
+    Ok(Some(Watchlist::new(entities)))
+}
+
+fn identifier_key(data_dir: &Path) -> Result<[u8; 32]> {
+    let path = data_dir.join("identifier.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes =
+                hex::decode(text.trim()).map_err(|_| Error::Config(format!("{} is not hex", path.display())))?;
+            bytes.try_into().map_err(|_| Error::Config(format!("{} must hold 32 bytes", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir)?;
+            let mut key = [0u8; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            write_private(&path, &hex::encode(key))?;
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Runs submitted applicants through the checks until the server stops: woken by each
+/// submission, and every few seconds for jobs a stopped worker left behind.
+pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match state.store.lease_job(JOB_LEASE_MS).await {
+                Ok(Some(job)) => {
+                    if let Err(e) = run_job(&state, &job).await {
+                        tracing::warn!(job = %job.id, attempt = job.attempts, error = %e, "checks failed; will retry");
+                        if let Err(e) = state.store.fail_job(&job, &e.to_string()).await {
+                            tracing::warn!(job = %job.id, error = %e, "could not record the failure");
+                        }
+                    }
+                }
+                Ok(None) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), state.jobs.notified()).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not lease a job");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    })
+}
+
+async fn run_job(state: &AppState, job: &Job) -> Result<()> {
+    let store = &state.store;
+    let applicant = store.applicant(&job.tenant_id, &job.applicant_id).await?;
+    let (signals, ip_country) = store.contact_on_file(&job.tenant_id, &job.applicant_id).await?;
+    let signals: ContactSignals = signals
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| Error::Internal(format!("stored contact signals: {e}")))?
+        .unwrap_or_default();
+    let mut documents = Vec::new();
+    for doc in store.documents(&job.tenant_id, &job.applicant_id).await? {
+        let extract: DocumentExtract =
+            doc.extracted.clone().map(serde_json::from_value).transpose().ok().flatten().unwrap_or_default();
+        let mut submitted = SubmittedDocument::new(&doc.id, doc.doc_type);
+        submitted.side = doc.side;
+        submitted.country = doc.country.clone();
+        submitted.mrz = extract.mrz;
+        submitted.number = extract.number;
+        submitted.expiry = extract.expiry;
+        submitted.address = extract.address;
+        submitted.image = Some(state.media.get(&doc.storage_key).await?);
+        documents.push(submitted);
+    }
+    let submission =
+        Submission { profile: applicant.info, phone: signals.phone, email: signals.email, documents, ip_country };
+    let today = Date::today();
+    let verification = Arc::clone(&state.verification);
+    let identifiers = verification.submission_identifiers(&submission, today);
+    let duplicates = store.find_duplicates(&job.tenant_id, &job.applicant_id, &identifiers).await?;
+    let level = verification.levels.level(&applicant.level).unwrap_or_default();
+    // Decoding images is CPU work: off the async threads.
+    let verdict = tokio::task::spawn_blocking(move || {
+        pipeline::run(&submission, &level, verification.watchlist.as_ref(), &duplicates, today)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the checks stopped: {e}")))?;
+    if store.complete_job(job, &verdict).await? {
+        let cursor = store.head_seq(&job.tenant_id).await?;
+        state.announce(&job.tenant_id, cursor);
+    }
+    Ok(())
+}
