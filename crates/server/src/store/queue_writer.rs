@@ -227,7 +227,9 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
                 if candidates.is_empty() {
                     continue;
                 }
-                let pick = rand::thread_rng().gen_range(0..candidates.len().min(CLAIM_CANDIDATES));
+                // At random among the most urgent, never passing over a higher priority.
+                let top = candidates.iter().take_while(|c| c.priority == candidates[0].priority).count();
+                let pick = rand::thread_rng().gen_range(0..top.min(CLAIM_CANDIDATES));
                 let mut case = candidates.remove(pick);
                 taken.insert(case.id.clone());
                 case.state = CaseState::Claimed;

@@ -87,6 +87,8 @@ impl TestServer {
         let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
         // The invented example list: screening hits without the real lists in the repository.
         let list = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/watchlists/example-blocklist.csv");
+        let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets");
+        std::fs::copy(assets.join("levels.example.toml"), dir.path().join("levels.toml")).unwrap();
         let verification = Verification::load(dir.path(), &[list]).unwrap();
         let state = AppState::new(store.clone(), media.clone(), limits, verification);
         let worker = identdesk_server::verification::spawn_worker(state.clone());
