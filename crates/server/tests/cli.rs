@@ -92,3 +92,51 @@ fn demo_seeds_a_living_queue_and_hands_out_new_passwords_when_run_again() {
     let out = server(d, &["audit", "verify"], None);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn check_mrz_prints_every_check_digit_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let td3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n";
+    let out = server(dir.path(), &["check", "mrz"], Some(td3));
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["format"].as_str(), json["valid"].as_bool()), (Some("TD3"), Some(true)));
+    let fields: Vec<&str> = json["checks"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["documentNumber", "dateOfBirth", "dateOfExpiry", "personalNumber", "composite"]);
+
+    // Date of birth check digit 2 where 3 is printed: named, with both digits; still exit 0.
+    let broken = td3.replace("7408122F", "7408123F");
+    let out = server(dir.path(), &["check", "mrz"], Some(&broken));
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    let dob = json["checks"].as_array().unwrap().iter().find(|c| c["field"] == "dateOfBirth").unwrap().clone();
+    assert_eq!(dob, serde_json::json!({"field": "dateOfBirth", "valid": false, "found": "3", "expected": "2"}));
+
+    // A truncated MRZ cannot be read: JSON naming why, exit 1.
+    let out = server(dir.path(), &["check", "mrz"], Some(&td3[..80]));
+    assert!(!out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["error"].as_str().unwrap().contains("line 2 has 35 characters"), "{json}");
+}
+
+#[test]
+fn screen_finds_names_on_a_tenant_list_and_check_image_measures_a_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/watchlists/example-blocklist.csv");
+    let out = server(dir.path(), &["screen", "hallgrimson viktor", "--dob", "1979-03-14", "--list", list], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let best = &json["matches"][0];
+    assert_eq!(best["entityId"], "example-blocklist:1", "{json}");
+    assert!(best["score"].as_f64().unwrap() > 0.9, "{json}");
+    assert_eq!(best["features"]["dobMatch"], true, "{json}");
+    let out = server(dir.path(), &["screen", "Anna Eriksson", "--list", list], None);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["matches"], serde_json::json!([]));
+
+    let not_image = dir.path().join("notes.txt");
+    std::fs::write(&not_image, "just text").unwrap();
+    let out = server(dir.path(), &["check", "image", not_image.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not an image"), "{}", text(&out));
+}
