@@ -102,20 +102,26 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
 /// similarity of the pairs over the shorter name, lowered by the share of the longer name left
 /// unmatched (a missing middle name costs little, a one-word name inside a long one much).
 pub fn name_similarity(query: &[String], candidate: &[String]) -> NameMatch {
-    if query.is_empty() || candidate.is_empty() {
+    match_tokens(query.len(), candidate.len(), |i, j| token_similarity(&query[i], &candidate[j]))
+}
+
+/// `name_similarity` over any token similarity: `similarity(i, j)` compares the query's `i`th
+/// token with the candidate's `j`th (the index supplies it from a table, without strings).
+pub fn match_tokens(query: usize, candidate: usize, similarity: impl Fn(usize, usize) -> f64) -> NameMatch {
+    if query == 0 || candidate == 0 {
         return NameMatch::default();
     }
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
-    for (i, q) in query.iter().enumerate() {
-        for (j, c) in candidate.iter().enumerate() {
-            let s = token_similarity(q, c);
+    for i in 0..query {
+        for j in 0..candidate {
+            let s = similarity(i, j);
             if s > 0.0 {
                 pairs.push((s, i, j));
             }
         }
     }
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (mut used_q, mut used_c) = (vec![false; query.len()], vec![false; candidate.len()]);
+    let (mut used_q, mut used_c) = (vec![false; query], vec![false; candidate]);
     let mut matched = Vec::new();
     for (s, i, j) in pairs {
         if !used_q[i] && !used_c[j] {
@@ -124,8 +130,8 @@ pub fn name_similarity(query: &[String], candidate: &[String]) -> NameMatch {
             matched.push((s, i, j));
         }
     }
-    let shorter = query.len().min(candidate.len());
-    let longer = query.len().max(candidate.len());
+    let shorter = query.min(candidate);
+    let longer = query.max(candidate);
     let sum: f64 = matched.iter().map(|m| m.0).sum();
     let mut score = sum / shorter as f64 * (shorter as f64 / longer as f64).powf(0.25);
     // Two people who share one name of several are not a match: a one-word match counts fully

@@ -39,7 +39,9 @@ fn a_watchlist_line_that_is_not_utf8_is_read_as_latin1_and_named() {
     let ofac = dir.path().join("ofac");
     std::fs::create_dir(&ofac).unwrap();
     let mut sdn = b"36,\"GARC".to_vec();
-    sdn.extend_from_slice(b"\xcdA, Ram\xf3n\",\"individual\",\"SDNT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"DOB 1960.\"\n");
+    sdn.extend_from_slice(
+        b"\xcdA, Ram\xf3n\",\"individual\",\"SDNT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"DOB 1960.\"\n",
+    );
     std::fs::write(ofac.join("sdn.csv"), sdn).unwrap();
     let loaded = screening::load(&ofac).unwrap();
     assert_eq!(loaded.entities[0].names[0], "GARCÍA, Ramón");

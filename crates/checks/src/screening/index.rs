@@ -3,9 +3,10 @@
 //! contain it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::Entity;
-use crate::names::{self, sound_key, token_similarity};
+use crate::names::{self, match_tokens, sound_key, token_similarity, NameMatch};
 
 pub struct NameIndex {
     ids: HashMap<String, u32>,
@@ -80,9 +81,9 @@ impl NameIndex {
         self.names[entity as usize][name as usize].iter().map(|&id| self.tokens[id as usize].clone()).collect()
     }
 
-    /// The indexed tokens that `token` may stand for: the same spelling, the same sound, or one
-    /// typo away.
-    fn related(&self, token: &str) -> Vec<u32> {
+    /// The indexed tokens that `token` may stand for (the same spelling, the same sound, or
+    /// one typo away), each with its similarity.
+    fn related(&self, token: &str) -> IdMap {
         let mut found: Vec<u32> = self.ids.get(token).copied().into_iter().collect();
         if let Some(key) = sound_key(token) {
             found.extend(self.by_sound.get(&key).into_iter().flatten());
@@ -92,38 +93,81 @@ impl NameIndex {
                 found.extend(self.by_deletion.get(&variant).into_iter().flatten());
             }
         }
-        found.sort_unstable();
-        found.dedup();
-        found.retain(|&id| token_similarity(token, &self.tokens[id as usize]) > 0.0);
         found
+            .into_iter()
+            .filter_map(|id| {
+                let s = token_similarity(token, &self.tokens[id as usize]);
+                (s > 0.0).then_some((id, s))
+            })
+            .collect()
     }
 
-    /// The (entity, name) pairs worth scoring for a query, sorted by entity.
+    /// Every listed name that may score `threshold` or more against the query's tokens, with
+    /// its match, by entity.
     ///
-    /// A name scores above the threshold only when it matches at least two of the query's
-    /// tokens (or the query is one token), so it matches at least one token other than the
-    /// query's most common one: that token's long list of names is never read.
-    pub fn candidates(&self, wanted: &[String]) -> Vec<(u32, u16)> {
-        let mut per_token: Vec<(usize, Vec<u32>)> = wanted
-            .iter()
-            .map(|t| {
-                let related = self.related(t);
-                (related.iter().map(|&id| self.postings[id as usize].len()).sum(), related)
-            })
-            .collect();
-        per_token.sort_by_key(|(size, _)| *size);
-        if per_token.len() >= 2 {
-            per_token.pop();
+    /// A name of `c` tokens matching `m` of the query's `q` scores at most
+    /// `(m / min(q, c)) · (min / max)^¼`, which reaches `threshold` only when `m ≥ q · threshold⁴`
+    /// (and `m ≥ 2` above 0.7, see `match_tokens`). So a name worth scoring matches one of the
+    /// query's tokens other than its `m − 1` most common ones: their long lists of names are
+    /// never read, and names matching fewer tokens are dropped before scoring. Scoring compares
+    /// token ids through the similarities found once per query token.
+    pub fn matches(&self, wanted: &[String], threshold: f64) -> Vec<(u32, u16, NameMatch)> {
+        let sims: Vec<IdMap> = wanted.iter().map(|t| self.related(t)).collect();
+        let mut needed = ((wanted.len() as f64 * threshold.powi(4)).ceil() as usize).max(1);
+        if threshold > 0.7 && wanted.len() >= 2 {
+            needed = needed.max(2);
         }
-        let mut out: Vec<(u32, u16)> = Vec::new();
-        for (_, related) in per_token {
-            for id in related {
-                out.extend_from_slice(&self.postings[id as usize]);
+        let mut order: Vec<(usize, usize)> = sims
+            .iter()
+            .enumerate()
+            .map(|(i, related)| (related.keys().map(|&id| self.postings[id as usize].len()).sum(), i))
+            .collect();
+        order.sort_unstable();
+        order.truncate(order.len() + 1 - needed.min(order.len()));
+        let mut candidates: Vec<(u32, u16)> = Vec::new();
+        for (_, i) in order {
+            for &id in sims[i].keys() {
+                candidates.extend_from_slice(&self.postings[id as usize]);
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter_map(|(entity, name)| {
+                let tokens = &self.names[entity as usize][name as usize];
+                let hit = sims.iter().filter(|related| tokens.iter().any(|id| related.contains_key(id))).count();
+                if hit < needed {
+                    return None;
+                }
+                let m =
+                    match_tokens(wanted.len(), tokens.len(), |i, j| sims[i].get(&tokens[j]).copied().unwrap_or(0.0));
+                Some((entity, name, m))
+            })
+            .collect()
+    }
+}
+
+/// Token ids to similarities. Ids are small dense integers: a multiplicative hash spreads them
+/// well and costs a fraction of the default hasher, which matters in the per-candidate loop.
+type IdMap = HashMap<u32, f64, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

@@ -241,30 +241,27 @@ impl Watchlist {
             return Vec::new();
         }
         let mut hits: Vec<Hit> = Vec::new();
-        let mut last: Option<u32> = None;
-        let mut best: Option<(NameMatch, u16)> = None;
-        // Candidates come sorted by entity: keep each entity's best name.
-        let candidates = self.index.candidates(&wanted);
-        for (entity, name) in candidates.into_iter().chain([(u32::MAX, 0)]) {
-            if last != Some(entity) {
-                if let (Some(e), Some((m, n))) = (last, best.take()) {
-                    if let Some(hit) = self.weigh(query, &self.entities[e as usize], m, n) {
-                        hits.push(hit);
-                    }
-                }
-                last = Some(entity);
-            }
-            if entity == u32::MAX {
-                break;
-            }
-            let e = &self.entities[entity as usize];
-            if query.persons_only && e.kind != EntityKind::Person {
+        let mut best: Option<(u32, NameMatch, u16)> = None;
+        // Matches come sorted by entity: keep each entity's best name.
+        for (entity, name, m) in self.index.matches(&wanted, query.threshold) {
+            if query.persons_only && self.entities[entity as usize].kind != EntityKind::Person {
                 continue;
             }
-            let m = names::name_similarity(&wanted, &self.index.name_tokens(entity, name));
-            if best.is_none_or(|(b, _)| m.score > b.score) {
-                best = Some((m, name));
+            match best {
+                Some((e, b, _)) if e == entity => {
+                    if m.score > b.score {
+                        best = Some((entity, m, name));
+                    }
+                }
+                _ => {
+                    if let Some((e, m, n)) = best.replace((entity, m, name)) {
+                        hits.extend(self.weigh(query, &self.entities[e as usize], m, n));
+                    }
+                }
             }
+        }
+        if let Some((e, m, n)) = best {
+            hits.extend(self.weigh(query, &self.entities[e as usize], m, n));
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.entity_id.cmp(&b.entity_id)));
         hits.truncate(query.limit);
