@@ -154,7 +154,7 @@ fn twelve_megapixel_photo() {
     // A photo-like 4000×3000 JPEG: gradients and texture, as a camera gives.
     let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
         let n = ((x * 7919 + y * 104_729) % 251) as u8;
-        image::Rgb([(x / 16) as u8 ^ n / 4, (y / 12) as u8, ((x + y) / 28) as u8 ^ n / 8])
+        image::Rgb([(x / 16) as u8 ^ (n / 4), (y / 12) as u8, ((x + y) / 28) as u8 ^ (n / 8)])
     });
     let mut jpeg = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(img).write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
