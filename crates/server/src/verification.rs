@@ -2,6 +2,7 @@
 //! watchlists, the key that turns identifiers into keyed hashes, and the worker that takes
 //! submitted applicants through `identdesk_checks::pipeline` and stores the verdicts.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,10 @@ const JOB_LEASE_MS: i64 = 120_000;
 
 pub struct Verification {
     pub watchlist: Option<Watchlist>,
+    /// Levels of tenants without their own file.
     pub levels: Levels,
+    /// A tenant's own levels, from `levels/<tenant id>.toml`.
+    tenant_levels: HashMap<String, Levels>,
     identifier_key: [u8; 32],
 }
 
@@ -63,19 +67,28 @@ pub struct ContactSignals {
 type HmacSha256 = Hmac<Sha256>;
 
 impl Verification {
-    /// Reads `levels.toml` from the data folder (defaults without it), loads the watchlists,
-    /// and reads the identifier key from `identifier.key` there, creating it on first start.
+    /// Reads the levels from the data folder (`levels.toml` for every tenant, `levels/<tenant
+    /// id>.toml` for one; defaults without them), loads the watchlists, and reads the
+    /// identifier key from `identifier.key` there, creating it on first start.
     pub fn load(data_dir: &Path, lists: &[PathBuf]) -> Result<Verification> {
-        let levels_path = data_dir.join("levels.toml");
-        let levels = match std::fs::read_to_string(&levels_path) {
-            Ok(text) => {
-                Levels::from_toml(&text).map_err(|e| Error::Config(format!("{}: {e}", levels_path.display())))?
+        let levels = read_levels(&data_dir.join("levels.toml"))?.unwrap_or_default();
+        let mut tenant_levels = HashMap::new();
+        if let Ok(entries) = std::fs::read_dir(data_dir.join("levels")) {
+            for entry in entries {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "toml") {
+                    let tenant = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                    tenant_levels.insert(tenant, read_levels(&path)?.unwrap_or_default());
+                }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Levels::default(),
-            Err(e) => return Err(e.into()),
-        };
+        }
         let watchlist = load_lists(lists)?;
-        Ok(Verification { watchlist, levels, identifier_key: identifier_key(data_dir)? })
+        Ok(Verification { watchlist, levels, tenant_levels, identifier_key: identifier_key(data_dir)? })
+    }
+
+    /// The levels that apply to a tenant.
+    pub fn levels_for(&self, tenant_id: &str) -> &Levels {
+        self.tenant_levels.get(tenant_id).unwrap_or(&self.levels)
     }
 
     /// A keyed hash of an identifier: equal identifiers give equal digests, and the digests
@@ -126,6 +139,14 @@ impl Verification {
         out.sort();
         out.dedup();
         out
+    }
+}
+
+fn read_levels(path: &Path) -> Result<Option<Levels>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Levels::from_toml(&text).map(Some).map_err(|e| Error::Config(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -230,7 +251,7 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
     let verification = Arc::clone(&state.verification);
     let identifiers = verification.submission_identifiers(&submission, today);
     let duplicates = store.find_duplicates(&job.tenant_id, &job.applicant_id, &identifiers).await?;
-    let level = verification.levels.level(&applicant.level).unwrap_or_default();
+    let level = verification.levels_for(&job.tenant_id).level(&applicant.level).unwrap_or_default();
     // Decoding images is CPU work: off the async threads.
     let verdict = tokio::task::spawn_blocking(move || {
         pipeline::run(&submission, &level, verification.watchlist.as_ref(), &duplicates, today)
@@ -242,4 +263,31 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
         state.announce(&job.tenant_id, cursor);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_per_tenant_and_a_key_that_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("levels.toml"), "[levels.basic-kyc]\nmin_age = 18\n").unwrap();
+        std::fs::create_dir(dir.path().join("levels")).unwrap();
+        std::fs::write(dir.path().join("levels/t-1.toml"), "[levels.basic-kyc]\nmin_age = 21\n").unwrap();
+        let v = Verification::load(dir.path(), &[]).unwrap();
+        assert_eq!(v.levels_for("t-1").level("basic-kyc").unwrap().min_age, 21);
+        assert_eq!(v.levels_for("t-2").level("basic-kyc").unwrap().min_age, 18);
+        assert!(v.levels_for("t-2").level("gold").is_err(), "an unknown level is refused");
+
+        let digest = v.identifier("email", "ana@example.org");
+        assert_eq!(Verification::load(dir.path(), &[]).unwrap().identifier("email", "ana@example.org"), digest);
+        assert_ne!(v.identifier("phone", "ana@example.org"), digest, "the kind is part of the digest");
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(Verification::load(other.path(), &[]).unwrap().identifier("email", "ana@example.org"), digest);
+
+        std::fs::write(dir.path().join("levels.toml"), "[levels.x]\nmin_agee = 1\n").unwrap();
+        let err = Verification::load(dir.path(), &[]).err().unwrap().to_string();
+        assert!(err.contains("levels.toml") && err.contains("min_agee"), "{err}");
+    }
 }

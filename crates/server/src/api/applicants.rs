@@ -47,7 +47,7 @@ pub async fn create(
         }
     }
     let level = req.level.as_deref().unwrap_or("basic-kyc");
-    state.verification.levels.level(level).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    state.verification.levels_for(&client.tenant_id).level(level).map_err(|e| Error::InvalidBody(e.to_string()))?;
     let mut info = req.info;
     // The phone number and e-mail address stop here: only their signals are kept.
     let (signals, identifiers) = state.verification.take_contact(&mut info);
