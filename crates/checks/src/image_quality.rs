@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use identdesk_domain::RejectLabel;
-use image::{DynamicImage, GenericImageView, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -61,7 +61,7 @@ pub struct ImageMeasures {
 /// Decodes `bytes` within the pixel limit and measures them.
 pub fn check(bytes: &[u8], thresholds: &ImageThresholds) -> CheckResult {
     match decode(bytes, thresholds.max_pixels) {
-        Ok(image) => judge(&measure(&image), thresholds),
+        Ok(photo) => judge(&measure(&photo), thresholds),
         Err(why) => CheckResult::from_findings(
             CheckKind::ImageQuality,
             vec![finding(RejectLabel::UNSATISFACTORY_PHOTOS, why)],
@@ -71,33 +71,66 @@ pub fn check(bytes: &[u8], thresholds: &ImageThresholds) -> CheckResult {
     }
 }
 
+/// A photo as decoded for measuring: its pixels, perhaps reduced, and its size as taken.
+pub struct Photo {
+    pub pixels: DynamicImage,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// Decodes an image, refusing files that are not images and files whose header announces more
-/// pixels than `max_pixels` (a decompression bomb) before allocating them.
-pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, String> {
+/// pixels than `max_pixels` (a decompression bomb) before allocating them. A large JPEG is
+/// decoded reduced (its DCT scaled by 1/2, 1/4 or 1/8) to no less than `NORMALISED_SIDE`
+/// pixels: the measures are taken at that size anyway, and it is several times faster.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<Photo, String> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("The file could not be read: {e}."))?;
-    if reader.format().is_none() {
+    let Some(format) = reader.format() else {
         return Err("The file is not an image (neither PNG nor JPEG).".into());
-    }
-    let (w, h) = reader.into_dimensions().map_err(|e| format!("The file is not a readable image: {e}."))?;
-    if u64::from(w) * u64::from(h) > max_pixels {
+    };
+    let (width, height) = reader.into_dimensions().map_err(|e| format!("The file is not a readable image: {e}."))?;
+    if u64::from(width) * u64::from(height) > max_pixels {
         return Err(format!(
-            "The image announces {w}×{h} pixels, more than the {max_pixels} allowed; it was not decoded."
+            "The image announces {width}×{height} pixels, more than the {max_pixels} allowed; it was not decoded."
         ));
+    }
+    if format == ImageFormat::Jpeg && width.max(height) > 2 * NORMALISED_SIDE {
+        if let Some(pixels) = reduced_jpeg(bytes, width, height) {
+            return Ok(Photo { pixels, width, height });
+        }
     }
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels * 4 + (1 << 20));
     reader.limits(limits);
-    reader.decode().map_err(|e| format!("The image could not be decoded: {e}."))
+    let pixels = reader.decode().map_err(|e| format!("The image could not be decoded: {e}."))?;
+    Ok(Photo { pixels, width, height })
+}
+
+/// A JPEG decoded at the smallest DCT scale whose longer side is at least `NORMALISED_SIDE`;
+/// `None` when that decoder cannot (the caller then decodes it whole).
+fn reduced_jpeg(bytes: &[u8], width: u32, height: u32) -> Option<DynamicImage> {
+    let longer = width.max(height);
+    let wanted = |side: u32| (u64::from(side) * u64::from(NORMALISED_SIDE)).div_ceil(u64::from(longer)) as u16;
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().ok()?;
+    let (w, h) = decoder.scale(wanted(width), wanted(height)).ok()?;
+    let data = decoder.decode().ok()?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    match decoder.info()?.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => image::RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8),
+        jpeg_decoder::PixelFormat::L8 => image::GrayImage::from_raw(w, h, data).map(DynamicImage::ImageLuma8),
+        _ => None,
+    }
 }
 
 /// Measures in one pass over the pixels. The sharpness is taken on the image averaged down in
 /// `k × k` blocks to at most `NORMALISED_SIDE` pixels on the longer side; large images are
 /// sampled every `k / 2` pixels, which changes the averages little and the time much.
-pub fn measure(image: &DynamicImage) -> ImageMeasures {
-    let (width, height) = image.dimensions();
+pub fn measure(photo: &Photo) -> ImageMeasures {
+    let (width, height) = (photo.width, photo.height);
+    let image = &photo.pixels;
     let converted;
     let rgb = match image.as_rgb8() {
         Some(rgb) => rgb,
@@ -106,9 +139,9 @@ pub fn measure(image: &DynamicImage) -> ImageMeasures {
             &converted
         }
     };
-    let k = width.max(height).div_ceil(NORMALISED_SIDE).max(1) as usize;
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let k = w.max(h).div_ceil(NORMALISED_SIDE as usize).max(1);
     let step = (k / 2).max(1);
-    let (w, h) = (width as usize, height as usize);
     let (bw, bh) = (w.div_ceil(k), h.div_ceil(k));
     let mut sums = vec![0u32; bw * bh];
     let mut counts = vec![0u32; bw * bh];
@@ -291,6 +324,25 @@ mod tests {
         let small = DynamicImage::ImageRgb8(card(400, 300));
         let r = check(&png(&small), &t);
         assert!(r.explanation().contains("400×300"), "{}", r.explanation());
+    }
+
+    #[test]
+    fn a_large_jpeg_is_measured_reduced_and_reported_at_its_size() {
+        let t = ImageThresholds::default();
+        let jpeg = |image: &DynamicImage| {
+            let mut out = Cursor::new(Vec::new());
+            image.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+            out.into_inner()
+        };
+        let sharp = DynamicImage::ImageRgb8(card(3000, 2000));
+        let photo = decode(&jpeg(&sharp), t.max_pixels).unwrap();
+        assert_eq!((photo.width, photo.height), (3000, 2000));
+        assert!(photo.pixels.width() < 3000 && photo.pixels.width() >= NORMALISED_SIDE, "decoded reduced");
+        let r = check(&jpeg(&sharp), &t);
+        assert_eq!(r.outcome, Outcome::Pass, "{}", r.explanation());
+        assert!(r.summary.contains("3000×2000"), "{}", r.summary);
+        let r = check(&jpeg(&sharp.fast_blur(16.0)), &t);
+        assert_eq!(labels(&r), vec![RejectLabel::LOW_QUALITY], "{}", r.explanation());
     }
 
     #[test]

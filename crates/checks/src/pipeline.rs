@@ -15,7 +15,7 @@ use crate::{consistency, contact, country_risk, duplicates, image_quality, valid
 pub fn run(
     submission: &Submission,
     level: &Level,
-    watchlist: Option<&Watchlist>,
+    watchlists: &[&Watchlist],
     duplicate_matches: &[DuplicateMatch],
     today: Date,
 ) -> Verdict {
@@ -35,7 +35,7 @@ pub fn run(
             results.push(result);
         }
     }
-    results.push(screening_check(submission, level, watchlist));
+    results.push(screening_check(submission, level, watchlists));
     let document_country = submission.documents.iter().find(|d| d.is_identity()).and_then(|d| d.issuing_country(today));
     if let Some(phone) = &submission.phone {
         results.push(contact::phone_check(phone, document_country.as_deref(), submission.ip_country.as_deref()));
@@ -91,17 +91,20 @@ pub fn mrz_check(submission: &Submission, today: Date) -> CheckResult {
     CheckResult::from_findings(CheckKind::Mrz, findings, summary, json!(read))
 }
 
-/// The applicant's names (profile and MRZ) against the watchlist.
-pub fn screening_check(submission: &Submission, level: &Level, watchlist: Option<&Watchlist>) -> CheckResult {
-    let Some(watchlist) = watchlist else {
+/// The applicant's name against every watchlist that applies (shared and the tenant's own).
+pub fn screening_check(submission: &Submission, level: &Level, watchlists: &[&Watchlist]) -> CheckResult {
+    if watchlists.is_empty() {
         return CheckResult::inconclusive(CheckKind::Screening, "No watchlist is loaded for this tenant.".into());
-    };
+    }
     let profile = &submission.profile;
     let mut query = Query::person(&profile.full_name());
     query.dob = profile_dob(profile);
     query.country = profile.nationality.as_deref().and_then(crate::countries::alpha3).map(str::to_owned);
     query.threshold = level.screening_threshold;
-    let hits = watchlist.search(&query);
+    let mut hits: Vec<_> = watchlists.iter().flat_map(|list| list.search(&query)).collect();
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    hits.truncate(query.limit);
+    let entities: usize = watchlists.iter().map(|list| list.len()).sum();
     let findings = hits
         .iter()
         .map(|h| {
@@ -129,7 +132,7 @@ pub fn screening_check(submission: &Submission, level: &Level, watchlist: Option
     CheckResult::from_findings(
         CheckKind::Screening,
         findings,
-        format!("No entry among {} listed entities scores {:.2} or more.", watchlist.len(), level.screening_threshold),
+        format!("No entry among {entities} listed entities scores {:.2} or more.", level.screening_threshold),
         json!({"hits": hits}),
     )
 }

@@ -68,7 +68,7 @@ fn an_empty_profile_goes_to_a_human_with_reasons() {
     doc.mrz = Some("garbage".into());
     doc.image = Some(b"not an image".to_vec());
     let submission = Submission { documents: vec![doc], ..Submission::default() };
-    let verdict = pipeline::run(&submission, &Level::default(), None, &[], today());
+    let verdict = pipeline::run(&submission, &Level::default(), &[], &[], today());
     assert_eq!(verdict.answer, VerdictAnswer::Yellow);
     let sentences: Vec<String> = verdict.results.iter().map(|r| r.explanation()).collect();
     let all = sentences.join(" | ");
@@ -81,6 +81,6 @@ fn an_empty_profile_goes_to_a_human_with_reasons() {
         assert!(all.contains(expected), "'{expected}' in {all}");
     }
     // Nothing at all: still an answer.
-    let verdict = pipeline::run(&Submission::default(), &Level::default(), None, &[], today());
+    let verdict = pipeline::run(&Submission::default(), &Level::default(), &[], &[], today());
     assert!(verdict.labels.contains(&RejectLabel::DOCUMENT_MISSING));
 }

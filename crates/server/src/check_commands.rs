@@ -35,7 +35,7 @@ pub fn check(command: CheckCommand) -> Result<()> {
             let bytes = std::fs::read(&file)?;
             let thresholds = ImageThresholds::default();
             let result = match image_quality::decode(&bytes, thresholds.max_pixels) {
-                Ok(image) => image_quality::judge(&image_quality::measure(&image), &thresholds),
+                Ok(photo) => image_quality::judge(&image_quality::measure(&photo), &thresholds),
                 Err(why) => {
                     print(&json!({"valid": false, "error": why}));
                     return Err(unreadable(&why));

@@ -27,7 +27,10 @@ use crate::store::checks::Job;
 const JOB_LEASE_MS: i64 = 120_000;
 
 pub struct Verification {
+    /// Lists every tenant is screened against (`serve --watchlist`).
     pub watchlist: Option<Watchlist>,
+    /// A tenant's own lists, from `lists/<tenant id>/*.csv`.
+    tenant_lists: HashMap<String, Watchlist>,
     /// Levels of tenants without their own file.
     pub levels: Levels,
     /// A tenant's own levels, from `levels/<tenant id>.toml`.
@@ -83,7 +86,27 @@ impl Verification {
             }
         }
         let watchlist = load_lists(lists)?;
-        Ok(Verification { watchlist, levels, tenant_levels, identifier_key: identifier_key(data_dir)? })
+        let mut tenant_lists = HashMap::new();
+        if let Ok(entries) = std::fs::read_dir(data_dir.join("lists")) {
+            for entry in entries {
+                let folder = entry?.path();
+                let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)?
+                    .filter_map(|f| f.ok().map(|f| f.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+                    .collect();
+                files.sort();
+                let tenant = folder.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                if let Some(list) = load_lists(&files)? {
+                    tenant_lists.insert(tenant, list);
+                }
+            }
+        }
+        Ok(Verification { watchlist, tenant_lists, levels, tenant_levels, identifier_key: identifier_key(data_dir)? })
+    }
+
+    /// The lists a tenant's applicants are screened against.
+    pub fn watchlists_for(&self, tenant_id: &str) -> Vec<&Watchlist> {
+        self.watchlist.iter().chain(self.tenant_lists.get(tenant_id)).collect()
     }
 
     /// The levels that apply to a tenant.
@@ -252,9 +275,11 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
     let identifiers = verification.submission_identifiers(&submission, today);
     let duplicates = store.find_duplicates(&job.tenant_id, &job.applicant_id, &identifiers).await?;
     let level = verification.levels_for(&job.tenant_id).level(&applicant.level).unwrap_or_default();
+    let tenant_id = job.tenant_id.clone();
     // Decoding images is CPU work: off the async threads.
     let verdict = tokio::task::spawn_blocking(move || {
-        pipeline::run(&submission, &level, verification.watchlist.as_ref(), &duplicates, today)
+        let lists = verification.watchlists_for(&tenant_id);
+        pipeline::run(&submission, &level, &lists, &duplicates, today)
     })
     .await
     .map_err(|e| Error::Internal(format!("the checks stopped: {e}")))?;
@@ -285,6 +310,13 @@ mod tests {
         assert_ne!(v.identifier("phone", "ana@example.org"), digest, "the kind is part of the digest");
         let other = tempfile::tempdir().unwrap();
         assert_ne!(Verification::load(other.path(), &[]).unwrap().identifier("email", "ana@example.org"), digest);
+
+        // A tenant's own list applies to that tenant only.
+        std::fs::create_dir_all(dir.path().join("lists/t-1")).unwrap();
+        std::fs::write(dir.path().join("lists/t-1/own.csv"), "id,list,name\n7,pep,Mirela Vasquez Torin\n").unwrap();
+        let v = Verification::load(dir.path(), &[]).unwrap();
+        assert_eq!(v.watchlists_for("t-1").len(), 1);
+        assert!(v.watchlists_for("t-2").is_empty());
 
         std::fs::write(dir.path().join("levels.toml"), "[levels.x]\nmin_agee = 1\n").unwrap();
         let err = Verification::load(dir.path(), &[]).err().unwrap().to_string();
