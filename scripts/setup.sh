@@ -25,6 +25,17 @@ need_build_packages() {
   command -v cargo >/dev/null || { echo "cargo is missing: install Rust from rustup.rs first" >&2; exit 1; }
 }
 
+# Node.js (18 or newer; Debian 12's is 18) and npm for the UI; Chromium for its browser tests.
+need_ui_packages() {
+  command -v npm >/dev/null || need_packages nodejs npm
+  need_packages "$@"
+}
+
+# Installs the UI's npm packages (exactly the locked ones) when they changed, and builds it.
+build_ui() {
+  (cd ui && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build)
+}
+
 # Starts a private PostgreSQL cluster for the tests (port 55432, trust on loopback only) and
 # exports IDENTDESK_TEST_PG_URL. The cluster lives outside the checkout and is reused.
 start_test_postgres() {

@@ -49,6 +49,9 @@ pub enum Command {
         /// a UN XML file or a tenant CSV; repeat for several (`:`-separated in the variable).
         #[arg(long = "watchlist", env = "IDENTDESK_WATCHLISTS", value_delimiter = ':')]
         watchlists: Vec<PathBuf>,
+        /// The built analyst UI, served at `/`.
+        #[arg(long, env = "IDENTDESK_UI_DIR", default_value = "ui/dist")]
+        ui_dir: PathBuf,
     },
     /// Runs one check on what standard input or a file holds and prints JSON.
     #[command(subcommand)]
@@ -181,9 +184,12 @@ pub async fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> Result<()> {
     let place = cli.place;
     match cli.command {
-        Command::Serve { listen, max_upload_bytes, watchlists } => {
+        Command::Serve { listen, max_upload_bytes, watchlists, ui_dir } => {
             let store = place.open().await?;
-            let limits = Limits { max_upload_bytes, ..Limits::default() };
+            if !ui_dir.join("index.html").exists() {
+                tracing::warn!(dir = %ui_dir.display(), "no built UI there (npm run build in ui/): serving the API only");
+            }
+            let limits = Limits { max_upload_bytes, ui_dir: Some(ui_dir), ..Limits::default() };
             let verification = Verification::load(&place.data_dir, &watchlists)?;
             serve(AppState::new(store, place.media(), limits, verification), listen).await
         }
@@ -269,7 +275,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
             }
         }
     });
-    println!("identdesk-server listening on http://{addr}/api/v1 (OpenAPI: http://{addr}/api/v1/openapi.json)");
+    println!("identdesk-server listening on http://{addr}/ (API: /api/v1, OpenAPI: /api/v1/openapi.json)");
     let result = axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
     worker.abort();

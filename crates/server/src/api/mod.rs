@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::{broadcast, Notify};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
 
 use crate::error::Error;
@@ -31,11 +32,13 @@ pub use extract::{Client, Staff};
 pub struct Limits {
     pub max_upload_bytes: usize,
     pub lease_ms: i64,
+    /// The built analyst UI (`ui/dist`), served at `/` when it is there.
+    pub ui_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_upload_bytes: 10 * 1024 * 1024, lease_ms: crate::store::cases::DEFAULT_LEASE_MS }
+        Limits { max_upload_bytes: 10 * 1024 * 1024, lease_ms: crate::store::cases::DEFAULT_LEASE_MS, ui_dir: None }
     }
 }
 
@@ -161,9 +164,14 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(256 * 1024))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
-        .nest("/api/v1", api)
-        .fallback(not_found)
-        .layer(CatchPanicLayer::custom(panic_answer))
-        .with_state(state)
+    let ui = state.limits.ui_dir.clone();
+    let site = Router::new().nest("/api/v1", api);
+    // The analyst UI at `/`: its files, and index.html for the app's own paths.
+    let site = match ui {
+        Some(dir) if dir.join("index.html").exists() => {
+            site.fallback_service(ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html"))))
+        }
+        _ => site.fallback(not_found),
+    };
+    site.layer(CatchPanicLayer::custom(panic_answer)).with_state(state)
 }

@@ -1,0 +1,138 @@
+// The app: who is signed in, which screen is open, and the keys that work everywhere.
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError, makeApi, pickTransport } from "./transport";
+import type { CaseDetail, Session } from "./types";
+import { SignIn } from "./screens/sign-in";
+import { Queue } from "./screens/queue";
+import { CaseView } from "./screens/case-view";
+import { HelpOverlay } from "./screens/help";
+
+const SESSION_KEY = "identdesk.session";
+
+function savedSession(): Session | null {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null") as Session | null;
+    return s && s.expiresAtMs > Date.now() ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(savedSession);
+  const [expired, setExpired] = useState(false);
+  const [open, setOpen] = useState<CaseDetail | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [help, setHelp] = useState(false);
+  const api = useMemo(
+    () =>
+      makeApi(
+        pickTransport(),
+        () => session,
+        () => setExpired(true),
+      ),
+    [session],
+  );
+
+  useEffect(() => {
+    if (!session) return;
+    // The session ends visibly: a banner when the token expires, never a silent failure.
+    const left = session.expiresAtMs - Date.now();
+    const timer = setTimeout(() => setExpired(true), Math.max(0, left));
+    return () => clearTimeout(timer);
+  }, [session]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "?" && !isTyping(e)) {
+        e.preventDefault();
+        setHelp((h) => !h);
+      } else if (e.key === "Escape") {
+        setHelp(false);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const signedIn = (s: Session) => {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+    setExpired(false);
+    setSession(s);
+  };
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } catch {
+      // Signing out of a session the server already ended is fine.
+    }
+    sessionStorage.removeItem(SESSION_KEY);
+    setSession(null);
+    setOpen(null);
+  };
+
+  /** Claims the next case (the server chooses) and opens it. */
+  const next = async () => {
+    setNotice(null);
+    try {
+      const claimed = await api.claim();
+      if (!claimed) {
+        setOpen(null);
+        setNotice("The queue is empty: nothing to review right now.");
+        return;
+      }
+      setOpen(await api.caseDetail(claimed.id));
+    } catch (e) {
+      setNotice(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+
+  if (!session) return <SignIn api={api} onSignedIn={signedIn} />;
+  return (
+    <div class="shell">
+      <header class="top">
+        <strong>IdentDesk</strong>
+        <nav>
+          <button class="link" onClick={() => setOpen(null)}>
+            Queue
+          </button>
+        </nav>
+        <span class="who">
+          {session.user.email} · {session.user.role}
+        </span>
+        <button class="link" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      {expired && (
+        <div class="banner error" role="alert">
+          Your session has expired. What you typed is kept on this page;{" "}
+          <button class="link" onClick={() => setSession(null)}>
+            sign in again
+          </button>{" "}
+          to continue.
+        </div>
+      )}
+      {notice && (
+        <div class="banner" role="status">
+          {notice}
+        </div>
+      )}
+      <main>
+        {open ? (
+          <CaseView key={open.case.id} api={api} detail={open} onNext={next} onClose={() => setOpen(null)} />
+        ) : (
+          <Queue api={api} user={session.user} onStart={next} onOpen={async (id) => setOpen(await api.caseDetail(id))} />
+        )}
+      </main>
+      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+    </div>
+  );
+}
+
+/** True while the user types in a field: single-letter shortcuts must not fire then. */
+export function isTyping(e: KeyboardEvent): boolean {
+  const t = e.target as HTMLElement | null;
+  return !!t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+}

@@ -1,0 +1,146 @@
+// Approve or reject, with reject type, labels and the three texts. A lost lease or a decision
+// made elsewhere is said plainly, and what was typed stays.
+
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { Api } from "../transport";
+import { ApiError } from "../transport";
+import type { Answer, CaseDetail, Decision, LabelInfo, RejectType } from "../types";
+import { isTyping } from "../app";
+import { LabelPicker } from "./label-picker";
+
+const CONFLICTS: Record<string, string> = {
+  LEASE_NOT_HELD: "You no longer hold this case (your lease ran out or it was released). Your input is kept.",
+  VERSION_CONFLICT: "The case changed since you opened it. Reopen it to see the changes; your input is kept.",
+  CASE_ALREADY_DECIDED: "Someone else decided this case. Your input is kept below.",
+};
+
+export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseDetail; onNext: () => void }) {
+  const c = detail.case;
+  const [catalogue, setCatalogue] = useState<LabelInfo[]>([]);
+  const [answer, setAnswerState] = useState<Answer | null>(null);
+  const [rejectType, setRejectTypeState] = useState<RejectType>("RETRY");
+  // Keys can follow each other faster than a render: the choices are kept where a handler
+  // reads them at once ("a" then Ctrl+Enter submits the approval).
+  const chosen = useRef<{ answer: Answer | null; rejectType: RejectType }>({ answer: null, rejectType: "RETRY" });
+  const setAnswer = (a: Answer) => {
+    chosen.current.answer = a;
+    setAnswerState(a);
+  };
+  const setRejectType = (t: RejectType) => {
+    chosen.current.rejectType = t;
+    setRejectTypeState(t);
+  };
+  const [labels, setLabels] = useState<string[]>(c.suggestedLabels);
+  const [moderation, setModeration] = useState("");
+  const [client, setClient] = useState("");
+  const [note, setNote] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<Decision | null>(detail.decision);
+  // One key per decision attempt: a retry after a lost answer is not a second decision.
+  const key = useRef(crypto.randomUUID());
+
+  useEffect(() => {
+    void api.labels().then(setCatalogue);
+  }, [api]);
+
+  const submit = async () => {
+    const { answer, rejectType } = chosen.current;
+    if (!answer) {
+      setError("Choose approve (a) or reject (r) first.");
+      return;
+    }
+    if (answer === "RED" && labels.length === 0) {
+      setError("A rejection needs at least one label.");
+      return;
+    }
+    setError(null);
+    try {
+      const input = {
+        answer,
+        labels: answer === "RED" ? labels : [],
+        version: c.version,
+        ...(answer === "RED" ? { rejectType } : {}),
+        ...(moderation.trim() ? { moderationComment: moderation.trim() } : {}),
+        ...(client.trim() ? { clientComment: client.trim() } : {}),
+        ...(note.trim() ? { internalNote: note.trim() } : {}),
+      };
+      setDone(await api.decide(c.id, input, key.current));
+    } catch (e) {
+      setError(e instanceof ApiError ? (CONFLICTS[e.code] ?? e.message) : String(e));
+    }
+  };
+
+  // Registered with the DOM update, so a key pressed as soon as the screen shows is not lost.
+  useLayoutEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        if (done) onNext();
+        else void submit();
+        return;
+      }
+      if (isTyping(e) || e.ctrlKey || e.metaKey || e.altKey) return;
+      const actions: Record<string, () => void> = {
+        a: () => setAnswer("GREEN"),
+        r: () => setAnswer("RED"),
+        f: () => setRejectType("FINAL"),
+        t: () => setRejectType("RETRY"),
+        n: () => done && onNext(),
+        "/": () => document.getElementById("label-search")?.focus(),
+      };
+      const action = actions[e.key];
+      if (action) {
+        e.preventDefault();
+        action();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+
+  if (done) {
+    return (
+      <aside class="decision done" role="status">
+        <h2>Decided: {done.answer}{done.rejectType ? ` · ${done.rejectType}` : ""}</h2>
+        {done.labels.length > 0 && <p>{done.labels.join(", ")}</p>}
+        <button class="primary" onClick={onNext} title="n or Ctrl+Enter">Next case</button>
+      </aside>
+    );
+  }
+  return (
+    <aside class="decision">
+      <h2>Decision</h2>
+      <div class="answers" role="radiogroup">
+        <button class={answer === "GREEN" ? "green on" : "green"} onClick={() => setAnswer("GREEN")} title="a">
+          Approve
+        </button>
+        <button class={answer === "RED" ? "red on" : "red"} onClick={() => setAnswer("RED")} title="r">
+          Reject
+        </button>
+      </div>
+      {answer === "RED" && (
+        <>
+          <div class="reject-type">
+            <label><input type="radio" name="rt" checked={rejectType === "FINAL"} onChange={() => setRejectType("FINAL")} /> FINAL</label>
+            <label><input type="radio" name="rt" checked={rejectType === "RETRY"} onChange={() => setRejectType("RETRY")} /> RETRY</label>
+          </div>
+          <LabelPicker catalogue={catalogue} picked={labels} onChange={setLabels} />
+        </>
+      )}
+      <label>
+        Comment for the applicant
+        <textarea name="moderationComment" value={moderation} onInput={(e) => setModeration(e.currentTarget.value)} />
+      </label>
+      <label>
+        Comment for the client only
+        <textarea name="clientComment" value={client} onInput={(e) => setClient(e.currentTarget.value)} />
+      </label>
+      <label>
+        Internal note
+        <textarea name="internalNote" value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+      </label>
+      {error && <p class="error" role="alert">{error}</p>}
+      <button class="primary" onClick={() => void submit()} title="Ctrl+Enter">Submit decision</button>
+    </aside>
+  );
+}

@@ -1,0 +1,136 @@
+// The one module that knows how the UI reaches the server: HTTP in a browser, Tauri's
+// `invoke` inside the desktop app. Everything else calls `api` and never asks which.
+
+import type { CaseDetail, CasePage, Decision, DecisionInput, LabelInfo, Session, StaffUser } from "./types";
+
+/** An answer from the server that is not a success: its `{code, message}` and status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Request {
+  method: "GET" | "POST";
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Transport {
+  /** JSON in, JSON out; `undefined` for 204. Throws `ApiError`. */
+  json<T>(request: Request, token: string | null): Promise<T>;
+  /** Bytes (document images). */
+  blob(path: string, token: string | null): Promise<Blob>;
+}
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+async function failure(res: Response): Promise<ApiError> {
+  try {
+    const body = (await res.json()) as { code?: string; message?: string };
+    return new ApiError(res.status, body.code ?? "HTTP_" + res.status, body.message ?? res.statusText);
+  } catch {
+    return new ApiError(res.status, "HTTP_" + res.status, res.statusText);
+  }
+}
+
+/** The browser's transport: `fetch` against `base` (e.g. "/api/v1"). */
+export function httpTransport(base: string, fetcher: Fetch = (i, init) => fetch(i, init)): Transport {
+  const headers = (token: string | null, extra: Record<string, string> = {}) => ({
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...extra,
+  });
+  return {
+    async json<T>(request: Request, token: string | null): Promise<T> {
+      const init: RequestInit = { method: request.method, headers: headers(token, request.headers) };
+      if (request.body !== undefined) {
+        init.body = JSON.stringify(request.body);
+        init.headers = { ...init.headers, "content-type": "application/json" };
+      }
+      let res: Response;
+      try {
+        res = await fetcher(base + request.path, init);
+      } catch {
+        throw new ApiError(0, "OFFLINE", "The server cannot be reached. Your work is kept; try again.");
+      }
+      if (!res.ok) throw await failure(res);
+      if (res.status === 204) return undefined as T;
+      return (await res.json()) as T;
+    },
+    async blob(path: string, token: string | null): Promise<Blob> {
+      const res = await fetcher(base + path, { headers: headers(token) });
+      if (!res.ok) throw await failure(res);
+      return res.blob();
+    },
+  };
+}
+
+interface TauriWindow {
+  __TAURI_INTERNALS__?: { invoke: (cmd: string, args: unknown) => Promise<unknown> };
+}
+
+/** The desktop app's transport: one `api_request` command that the Rust side forwards. */
+export function tauriTransport(invoke: (cmd: string, args: unknown) => Promise<unknown>): Transport {
+  return {
+    async json<T>(request: Request, token: string | null): Promise<T> {
+      try {
+        return (await invoke("api_request", { request, token })) as T;
+      } catch (e) {
+        const err = e as { status?: number; code?: string; message?: string };
+        throw new ApiError(err.status ?? 0, err.code ?? "DESKTOP", err.message ?? String(e));
+      }
+    },
+    async blob(path: string, token: string | null): Promise<Blob> {
+      const bytes = (await invoke("api_bytes", { path, token })) as number[];
+      return new Blob([new Uint8Array(bytes)]);
+    },
+  };
+}
+
+export function pickTransport(): Transport {
+  const tauri = (globalThis as unknown as TauriWindow).__TAURI_INTERNALS__;
+  return tauri ? tauriTransport(tauri.invoke) : httpTransport("/api/v1");
+}
+
+/** The calls the UI makes. `onExpired` runs when the session's token stops working. */
+export function makeApi(transport: Transport, session: () => Session | null, onExpired: () => void) {
+  const call = async <T>(request: Request): Promise<T> => {
+    try {
+      return await transport.json<T>(request, session()?.token ?? null);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401 && session()) onExpired();
+      throw e;
+    }
+  };
+  return {
+    login: (email: string, password: string) =>
+      transport.json<Session>({ method: "POST", path: "/auth/login", body: { email, password } }, null),
+    logout: () => call<void>({ method: "POST", path: "/auth/logout" }),
+    me: () => call<StaffUser>({ method: "GET", path: "/auth/me" }),
+    cases: (query: Record<string, string | number>) => {
+      const q = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+      return call<CasePage>({ method: "GET", path: `/cases?${q}` });
+    },
+    /** The next case for me, or `undefined` when the queue is empty. */
+    claim: () => call<CaseDetail["case"] | undefined>({ method: "POST", path: "/cases/claim" }),
+    caseDetail: (id: string) => call<CaseDetail>({ method: "GET", path: `/cases/${id}` }),
+    renew: (id: string) => call<CaseDetail["case"]>({ method: "POST", path: `/cases/${id}/renew` }),
+    release: (id: string) => call<void>({ method: "POST", path: `/cases/${id}/release` }),
+    decide: (id: string, input: DecisionInput, idempotencyKey: string) =>
+      call<Decision>({
+        method: "POST",
+        path: `/cases/${id}/decision`,
+        body: input,
+        headers: { "idempotency-key": idempotencyKey },
+      }),
+    labels: () => call<LabelInfo[]>({ method: "GET", path: "/labels" }),
+    documentImage: (id: string) => transport.blob(`/documents/${id}/content`, session()?.token ?? null),
+  };
+}
+
+export type Api = ReturnType<typeof makeApi>;

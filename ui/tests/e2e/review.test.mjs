@@ -1,0 +1,105 @@
+// The reviewer's day in a real browser against a real identdesk-server with demo data.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, token, apiGet, launchBrowser } from "./server.mjs";
+
+const REVIEWER = "reviewer@demo.identdesk.test";
+const REVIEWER2 = "reviewer2@demo.identdesk.test";
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+async function signIn(page, email) {
+  await page.goto(server.url + "/");
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", server.passwords[email]);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=Start reviewing");
+}
+
+test("a reviewer claims a case and rejects it RETRY with two labels found by search and both comments", async () => {
+  const page = await browser.newPage();
+  await signIn(page, REVIEWER);
+  await page.click("text=Start reviewing");
+  await page.waitForSelector("aside.decision");
+  const lease = await page.textContent("[data-testid=lease]");
+  assert.match(lease, /Lease: \d+:\d\d left/);
+
+  await page.click("button.red");
+  await page.check("input[name=rt] >> nth=1"); // RETRY
+  // Suggested labels may be pre-selected: start from none.
+  for (const chip of await page.$$(".chip")) await chip.click();
+  await page.fill("#label-search", "back side");
+  await page.press("#label-search", "Enter");
+  await page.fill("#label-search", "low quality");
+  await page.press("#label-search", "Enter");
+  await page.fill("textarea[name=moderationComment]", "Please upload the back side of your ID card.");
+  await page.fill("textarea[name=clientComment]", "Back side missing; the front is blurred.");
+  await page.click("text=Submit decision");
+  await page.waitForSelector("text=Decided: RED · RETRY");
+
+  // The API returns exactly that decision.
+  const bearer = await token(server, REVIEWER);
+  const mine = await apiGet(server, "/cases?state=decided&limit=200", bearer);
+  const decided = [];
+  for (const c of mine.body.items) {
+    const detail = await apiGet(server, `/cases/${c.id}`, bearer);
+    if (detail.body.decision?.moderationComment === "Please upload the back side of your ID card.") decided.push(detail.body);
+  }
+  assert.equal(decided.length, 1, "one decision with that comment");
+  const d = decided[0].decision;
+  assert.equal(d.answer, "RED");
+  assert.equal(d.rejectType, "RETRY");
+  assert.deepEqual(d.labels, ["BACK_SIDE_MISSING", "LOW_QUALITY"]);
+  assert.equal(d.clientComment, "Back side missing; the front is blurred.");
+  assert.equal(d.internalNote, null);
+
+  // A second reviewer cannot decide the same case.
+  const other = await token(server, REVIEWER2);
+  const res = await fetch(`${server.url}/api/v1/cases/${decided[0].case.id}/decision`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${other}`, "content-type": "application/json", "idempotency-key": "r2-1" },
+    body: JSON.stringify({ answer: "GREEN", labels: [], version: decided[0].case.version }),
+  });
+  assert.equal(res.status, 409);
+  assert.match((await res.json()).code, /CASE_ALREADY_DECIDED|LEASE_NOT_HELD|VERSION_CONFLICT/);
+  await page.close();
+});
+
+test("keyboard only: three cases approved in a row", async () => {
+  const page = await browser.newPage();
+  await signIn(page, REVIEWER2);
+  const bearer = await token(server, REVIEWER2);
+  const before = (await apiGet(server, "/cases?state=decided&limit=1", bearer)).body.total;
+  await page.keyboard.press("n");
+  for (let i = 0; i < 3; i++) {
+    await page.waitForSelector("aside.decision:not(.done)");
+    await page.keyboard.press("a");
+    await page.keyboard.press("Control+Enter");
+    await page.waitForSelector("text=Decided: GREEN");
+    if (i < 2) await page.keyboard.press("n");
+  }
+  const after = (await apiGet(server, "/cases?state=decided&limit=1", bearer)).body.total;
+  assert.equal(after - before, 3);
+  await page.close();
+});
+
+test("the help overlay lists the shortcuts", async () => {
+  const page = await browser.newPage();
+  await signIn(page, REVIEWER);
+  await page.keyboard.press("?");
+  await page.waitForSelector("text=Keyboard shortcuts");
+  assert.ok(await page.isVisible("text=Submit the decision"));
+  await page.keyboard.press("Escape");
+  await page.close();
+});
