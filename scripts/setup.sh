@@ -31,9 +31,11 @@ need_ui_packages() {
   need_packages "$@"
 }
 
-# Installs the UI's npm packages (exactly the locked ones) when they changed, and builds it.
+# Installs the UI's npm packages (the exact versions package-lock.json holds) and builds it.
+# `npm install` rather than `npm ci`: this registry's lock files leave out other platforms'
+# optional packages (rollup's native builds), which `npm ci` refuses; the lock stays unchanged.
 build_ui() {
-  (cd ui && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build)
+  (cd ui && npm install --no-audit --no-fund && npm run build)
 }
 
 # Starts a private PostgreSQL cluster for the tests (port 55432, trust on loopback only) and

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { groupLabels, searchLabels } from "./labels";
-import type { LabelInfo } from "./types";
+import type { LabelInfo, RejectLabel } from "./types";
 
-const label = (name: string, group: LabelInfo["group"], description: string): LabelInfo => ({
+const label = (name: RejectLabel, group: LabelInfo["group"], description: string): LabelInfo => ({
   label: name,
   group,
   defaultRejectType: "RETRY",

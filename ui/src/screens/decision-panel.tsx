@@ -4,7 +4,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../transport";
 import { ApiError } from "../transport";
-import type { Answer, CaseDetail, Decision, LabelInfo, RejectType } from "../types";
+import type { Answer, CaseDetail, Decision, LabelInfo, RejectLabel, RejectType } from "../types";
 import { isTyping } from "../app";
 import { LabelPicker } from "./label-picker";
 
@@ -30,12 +30,12 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
     chosen.current.rejectType = t;
     setRejectTypeState(t);
   };
-  const [labels, setLabels] = useState<string[]>(c.suggestedLabels);
+  const [labels, setLabels] = useState<RejectLabel[]>(c.suggestedLabels);
   const [moderation, setModeration] = useState("");
   const [client, setClient] = useState("");
   const [note, setNote] = useState("");
   const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<Decision | null>(detail.decision);
+  const [done, setDone] = useState<Decision | null>(detail.decision ?? null);
   // One key per decision attempt: a retry after a lost answer is not a second decision.
   const key = useRef(crypto.randomUUID());
 

@@ -2,18 +2,18 @@
 
 import { useMemo, useState } from "preact/hooks";
 import { groupLabels, searchLabels } from "../labels";
-import type { LabelInfo } from "../types";
+import type { LabelInfo, RejectLabel } from "../types";
 
 interface Props {
   catalogue: LabelInfo[];
-  picked: string[];
-  onChange: (labels: string[]) => void;
+  picked: RejectLabel[];
+  onChange: (labels: RejectLabel[]) => void;
 }
 
 export function LabelPicker({ catalogue, picked, onChange }: Props) {
   const [query, setQuery] = useState("");
   const found = useMemo(() => searchLabels(catalogue, query), [catalogue, query]);
-  const toggle = (label: string) =>
+  const toggle = (label: RejectLabel) =>
     onChange(picked.includes(label) ? picked.filter((l) => l !== label) : [...picked, label]);
   return (
     <div class="label-picker">
