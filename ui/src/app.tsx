@@ -7,6 +7,14 @@ import { SignIn } from "./screens/sign-in";
 import { Queue } from "./screens/queue";
 import { CaseView } from "./screens/case-view";
 import { HelpOverlay } from "./screens/help";
+import { Supervisor } from "./screens/supervisor";
+import type { Role } from "./types";
+
+/** Roles that may read the decision log, the statistics and the audit trail (as the server says). */
+export const audits = (role: Role) => role === "supervisor" || role === "admin";
+
+type View = "queue" | "supervisor";
+const viewOf = (hash: string): View => (hash === "#/supervisor" ? "supervisor" : "queue");
 
 const SESSION_KEY = "identdesk.session";
 
@@ -25,6 +33,12 @@ export function App() {
   const [open, setOpen] = useState<CaseDetail | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [help, setHelp] = useState(false);
+  const [view, setView] = useState<View>(viewOf(location.hash));
+  useEffect(() => {
+    const onHash = () => setView(viewOf(location.hash));
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
   const api = useMemo(
     () =>
       makeApi(
@@ -94,9 +108,14 @@ export function App() {
       <header class="top">
         <strong>IdentDesk</strong>
         <nav>
-          <button class="link" onClick={() => setOpen(null)}>
+          <a href="#/" onClick={() => setOpen(null)}>
             Queue
-          </button>
+          </a>
+          {audits(session.user.role) && (
+            <a href="#/supervisor" onClick={() => setOpen(null)}>
+              Supervisor
+            </a>
+          )}
         </nav>
         <span class="who">
           {session.user.email} · {session.user.role}
@@ -120,7 +139,15 @@ export function App() {
         </div>
       )}
       <main>
-        {open ? (
+        {view === "supervisor" ? (
+          audits(session.user.role) ? (
+            <Supervisor api={api} />
+          ) : (
+            <p class="error" role="alert">
+              The {session.user.role} role may not open the supervisor screens.
+            </p>
+          )
+        ) : open ? (
           <CaseView key={open.case.id} api={api} detail={open} onNext={next} onClose={() => setOpen(null)} />
         ) : (
           <Queue api={api} user={session.user} onStart={next} onOpen={async (id) => setOpen(await api.caseDetail(id))} />

@@ -1,7 +1,18 @@
 // The one module that knows how the UI reaches the server: HTTP in a browser, Tauri's
 // `invoke` inside the desktop app. Everything else calls `api` and never asks which.
 
-import type { CaseDetail, CasePage, Decision, DecisionInput, LabelInfo, Session, StaffUser } from "./types";
+import type {
+  CaseDetail,
+  CasePage,
+  ChainReport,
+  Decision,
+  DecisionInput,
+  DecisionPage,
+  LabelInfo,
+  ReviewerStats,
+  Session,
+  StaffUser,
+} from "./types";
 
 /** An answer from the server that is not a success: its `{code, message}` and status. */
 export class ApiError extends Error {
@@ -112,10 +123,7 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
       transport.json<Session>({ method: "POST", path: "/auth/login", body: { email, password } }, null),
     logout: () => call<void>({ method: "POST", path: "/auth/logout" }),
     me: () => call<StaffUser>({ method: "GET", path: "/auth/me" }),
-    cases: (query: Record<string, string | number>) => {
-      const q = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
-      return call<CasePage>({ method: "GET", path: `/cases?${q}` });
-    },
+    cases: (query: Record<string, string | number>) => call<CasePage>({ method: "GET", path: `/cases?${params(query)}` }),
     /** The next case for me, or `undefined` when the queue is empty. */
     claim: () => call<CaseDetail["case"] | undefined>({ method: "POST", path: "/cases/claim" }),
     caseDetail: (id: string) => call<CaseDetail>({ method: "GET", path: `/cases/${id}` }),
@@ -130,7 +138,18 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
       }),
     labels: () => call<LabelInfo[]>({ method: "GET", path: "/labels" }),
     documentImage: (id: string) => transport.blob(`/documents/${id}/content`, session()?.token ?? null),
+    decisions: (query: Record<string, string | number>) =>
+      call<DecisionPage>({ method: "GET", path: `/decisions?${params(query)}` }),
+    exportDecisions: (query: Record<string, string | number>) =>
+      transport.blob(`/decisions/export.csv?${params(query)}`, session()?.token ?? null),
+    reviewerStats: (fromMs: number, toMs: number) =>
+      call<ReviewerStats[]>({ method: "GET", path: `/stats/reviewers?${params({ fromMs, toMs })}` }),
+    verifyAudit: () => call<ChainReport>({ method: "GET", path: "/audit/verify" }),
   };
+}
+
+function params(query: Record<string, string | number>): string {
+  return new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
 }
 
 export type Api = ReturnType<typeof makeApi>;

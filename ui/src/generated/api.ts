@@ -170,6 +170,11 @@ export interface DecisionInput {
   version: number;
 }
 
+export interface DecisionPage {
+  items: Decision[];
+  total: number;
+}
+
 export interface Document {
   applicantId: string;
   byteSize: number;
@@ -205,6 +210,17 @@ export interface ErrorBody {
   seq?: number | null;
 }
 
+export interface HourCount {
+  decisions: number;
+  /** The hour's start, ms since the epoch. */
+  hourMs: number;
+}
+
+export interface LabelCount {
+  count: number;
+  label: string;
+}
+
 /** The theme a rejection label belongs to; reviewers pick labels grouped by it. */
 export type LabelGroup = "document" | "selfie" | "data" | "compliance" | "video" | "other";
 
@@ -233,6 +249,21 @@ export type RejectLabel = "FORGERY" | "DOCUMENT_TEMPLATE" | "SELFIE_MISMATCH" | 
 
 /** FINAL: the applicant cannot try again. RETRY: the applicant may fix and resubmit. */
 export type RejectType = "FINAL" | "RETRY";
+
+/** One reviewer's work over a period. */
+export interface ReviewerStats {
+  decisions: number;
+  email: string;
+  green: number;
+  /** Most used first. */
+  labels: LabelCount[];
+  /** Median time from the case entering the queue to its decision. */
+  medianMsToDecision: number;
+  /** Oldest first; hours without decisions left out. */
+  perHour: HourCount[];
+  red: number;
+  reviewerId: string;
+}
 
 export type Role = "reviewer" | "video_operator" | "supervisor" | "admin";
 

@@ -35,7 +35,12 @@ export function Queue({ api, user, onStart, onOpen }: Props) {
     const query: Record<string, string | number> = { limit: PAGE, offset };
     if (state) query.state = state;
     if (kind) query.kind = kind;
-    void api.cases(query).then((p) => setPage({ items: p.items, total: p.total }));
+    // Only the newest request's answer is shown: an older one arriving late is dropped.
+    let current = true;
+    void api.cases(query).then((p) => current && setPage({ items: p.items, total: p.total }));
+    return () => {
+      current = false;
+    };
   }, [api, state, kind, offset]);
 
   // Registered with the DOM update, so a key pressed as soon as the screen shows is not lost.

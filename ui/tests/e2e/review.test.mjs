@@ -6,8 +6,11 @@ import { startServer, token, apiGet, launchBrowser } from "./server.mjs";
 
 const REVIEWER = "reviewer@demo.identdesk.test";
 const REVIEWER2 = "reviewer2@demo.identdesk.test";
+const SUPERVISOR = "supervisor@demo.identdesk.test";
 let server;
 let browser;
+/** The case the first test rejects; the supervisor's test looks for it. */
+let rejectedCase;
 
 before(async () => {
   server = await startServer();
@@ -19,6 +22,12 @@ after(async () => {
   server?.stop();
 });
 
+/** With IDENTDESK_SCREENSHOTS=1 (`npm run screenshots`), the README's pictures are taken here. */
+async function picture(page, name) {
+  if (!process.env.IDENTDESK_SCREENSHOTS) return;
+  await page.screenshot({ path: new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname });
+}
+
 async function signIn(page, email) {
   await page.goto(server.url + "/");
   await page.fill("input[name=email]", email);
@@ -28,8 +37,10 @@ async function signIn(page, email) {
 }
 
 test("a reviewer claims a case and rejects it RETRY with two labels found by search and both comments", async () => {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   await signIn(page, REVIEWER);
+  await page.waitForSelector("table.cases tbody tr");
+  await picture(page, "queue");
   await page.click("text=Start reviewing");
   await page.waitForSelector("aside.decision");
   const lease = await page.textContent("[data-testid=lease]");
@@ -45,6 +56,8 @@ test("a reviewer claims a case and rejects it RETRY with two labels found by sea
   await page.press("#label-search", "Enter");
   await page.fill("textarea[name=moderationComment]", "Please upload the back side of your ID card.");
   await page.fill("textarea[name=clientComment]", "Back side missing; the front is blurred.");
+  await page.waitForSelector(".doc img");
+  await picture(page, "case");
   await page.click("text=Submit decision");
   await page.waitForSelector("text=Decided: RED · RETRY");
 
@@ -63,6 +76,7 @@ test("a reviewer claims a case and rejects it RETRY with two labels found by sea
   assert.deepEqual(d.labels, ["BACK_SIDE_MISSING", "LOW_QUALITY"]);
   assert.equal(d.clientComment, "Back side missing; the front is blurred.");
   assert.equal(d.internalNote, null);
+  rejectedCase = decided[0].case.id;
 
   // A second reviewer cannot decide the same case.
   const other = await token(server, REVIEWER2);
@@ -73,6 +87,48 @@ test("a reviewer claims a case and rejects it RETRY with two labels found by sea
   });
   assert.equal(res.status, 409);
   assert.match((await res.json()).code, /CASE_ALREADY_DECIDED|LEASE_NOT_HELD|VERSION_CONFLICT/);
+  await page.close();
+});
+
+test("a supervisor sees that decision in the log, and the chart counts it", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  await signIn(page, SUPERVISOR);
+  await page.click("text=Supervisor");
+  await page.waitForSelector("table.decision-log tbody tr");
+  await picture(page, "supervisor");
+  await page.selectOption("select[name=label]", "BACK_SIDE_MISSING");
+  await page.selectOption("select[name=answer]", "RED");
+  // The demo's own decisions may use the same label: the row is found by its case.
+  const row = await page.textContent(`table.decision-log tbody tr:has-text("${rejectedCase.slice(0, 8)}")`);
+  assert.match(row, /reviewer@demo\.identdesk\.test/);
+  assert.match(row, /RED.*RETRY.*BACK_SIDE_MISSING, LOW_QUALITY/);
+
+  // The chart counts every decision of the period, that one included.
+  const bearer = await token(server, SUPERVISOR);
+  const stats = (await apiGet(server, "/stats/reviewers", bearer)).body;
+  const decided = stats.reduce((sum, s) => sum + s.decisions, 0);
+  assert.ok(decided >= 1);
+  assert.equal(Number(await page.textContent("[data-testid=chart-total]")), decided);
+  const reviewer = stats.find((s) => s.email === REVIEWER);
+  assert.ok(reviewer.labels.some((l) => l.label === "BACK_SIDE_MISSING"));
+
+  await page.click("text=Verify the audit trail");
+  await page.waitForSelector("text=The audit trail verifies");
+  await page.close();
+});
+
+test("a reviewer reaches neither the supervisor screens nor their API", async () => {
+  const page = await browser.newPage();
+  await signIn(page, REVIEWER);
+  assert.equal(await page.isVisible("nav >> text=Supervisor"), false);
+  await page.goto(server.url + "/#/supervisor");
+  await page.waitForSelector("text=The reviewer role may not open the supervisor screens.");
+  const bearer = await token(server, REVIEWER);
+  for (const path of ["/decisions", "/decisions/export.csv", "/stats/reviewers", "/audit", "/audit/verify"]) {
+    const res = await apiGet(server, path, bearer);
+    assert.equal(res.status, 403, path);
+    assert.equal(res.body.code, "FORBIDDEN", path);
+  }
   await page.close();
 });
 

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cases;
 mod extract;
+mod supervision;
 mod sync;
 
 use std::sync::Arc;
@@ -91,6 +92,7 @@ impl AppState {
         cases::labels, cases::document_content,
         sync::changes, sync::events,
         audit::events, audit::verify,
+        supervision::log, supervision::export, supervision::reviewer_stats,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes)
@@ -159,6 +161,9 @@ pub fn app(state: AppState) -> Router {
         .route("/events", get(sync::events))
         .route("/audit", get(audit::events))
         .route("/audit/verify", get(audit::verify))
+        .route("/decisions", get(supervision::log))
+        .route("/decisions/export.csv", get(supervision::export))
+        .route("/stats/reviewers", get(supervision::reviewer_stats))
         .route("/openapi.json", get(openapi))
         // Small JSON bodies everywhere else.
         .layer(DefaultBodyLimit::max(256 * 1024))

@@ -171,7 +171,7 @@ pub(super) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
     })
 }
 
-fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<Decision> {
+pub(super) fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<Decision> {
     let labels: String = row.try_get("labels")?;
     let reject_type: Option<String> = row.try_get("reject_type")?;
     Ok(Decision {

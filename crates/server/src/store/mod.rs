@@ -12,6 +12,7 @@ pub mod audit;
 mod bulk;
 pub mod cases;
 pub mod checks;
+pub mod decision_log;
 mod queue_writer;
 
 use std::str::FromStr;
