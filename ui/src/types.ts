@@ -35,6 +35,16 @@ export interface CheckResult {
   outcome: "pass" | "fail" | "inconclusive";
   findings: { label: string; explanation: string }[];
   summary: string;
+  /** The measured values; for the MRZ check, each MRZ read with its check digits. */
+  details?: unknown;
+}
+
+/** One MRZ as the MRZ check reports it. */
+export interface MrzReading {
+  documentId: string;
+  format: string;
+  valid: boolean;
+  checks: { field: string; valid: boolean; found: string; expected: string }[];
 }
 
 /** The stored verdict with its results typed. */

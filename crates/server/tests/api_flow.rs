@@ -78,6 +78,21 @@ async fn a_client_submits_an_applicant_and_a_reviewer_decides_it() {
             json_of(s.http.get(s.at(&format!("/cases/{case_id}"))).bearer_auth(&reviewer).send().await.unwrap(), 200)
                 .await;
         assert_eq!(detail["applicant"]["info"]["lastName"], "Nowak", "{b}");
+        // The case's history: its own events and its applicant's, in order.
+        let history: Vec<&str> =
+            detail["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        for a in [
+            "applicant.created",
+            "document.added",
+            "applicant.submitted",
+            "applicant.checked",
+            "case.created",
+            "case.claimed",
+        ] {
+            assert!(history.contains(&a), "{b}: {a} in the case history {history:?}");
+        }
+        let seqs: Vec<i64> = detail["history"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{b}: oldest first");
         assert_eq!(detail["documents"][0]["sha256"], doc["sha256"], "{b}");
         let bytes = s
             .http

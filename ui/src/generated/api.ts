@@ -84,6 +84,8 @@ export interface CaseDetail {
   case: Case;
   decision?: null | Decision;
   documents: Document[];
+  /** What happened to the case, its applicant and their documents, oldest first. */
+  history: AuditEvent[];
   verdict?: null | StoredVerdict;
 }
 

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { Api } from "../transport";
-import type { CaseDetail, DocumentInfo } from "../types";
+import type { CaseDetail, DocumentInfo, MrzReading, Verdict } from "../types";
 import { DecisionPanel } from "./decision-panel";
 
 const RENEW_EVERY_MS = 60_000;
@@ -16,7 +16,11 @@ interface Props {
 }
 
 export function CaseView({ api, detail, onNext }: Props) {
-  const { case: c, applicant, documents, verdict } = detail;
+  const { case: c, applicant, documents, verdict, history } = detail;
+  // The identity document's photo side beside the selfie, for the face comparison.
+  const idFront = documents.find((d) => d.docType !== "SELFIE" && d.side !== "BACK");
+  const selfie = documents.find((d) => d.docType === "SELFIE");
+  const others = documents.filter((d) => d !== idFront && d !== selfie);
   const [leaseUntil, setLeaseUntil] = useState(c.leaseUntilMs);
   const [now, setNow] = useState(Date.now());
 
@@ -53,9 +57,16 @@ export function CaseView({ api, detail, onNext }: Props) {
             <dt>Level</dt><dd>{applicant.level}</dd>
             <dt>Client's id</dt><dd>{applicant.externalUserId ?? "—"}</dd>
           </dl>
-          <div class="documents">
-            {documents.map((d) => <DocumentImage key={d.id} api={api} doc={d} />)}
+          <div class="documents compare">
+            {idFront && <DocumentImage api={api} doc={idFront} />}
+            {selfie && <DocumentImage api={api} doc={selfie} />}
           </div>
+          {others.length > 0 && (
+            <div class="documents">
+              {others.map((d) => <DocumentImage key={d.id} api={api} doc={d} />)}
+            </div>
+          )}
+          {verdict && <MrzDigits verdict={verdict} />}
           {verdict && (
             <div class="checks">
               <h2>Automated checks: {verdict.answer}</h2>
@@ -73,7 +84,51 @@ export function CaseView({ api, detail, onNext }: Props) {
         </div>
         <DecisionPanel api={api} detail={detail} onNext={onNext} />
       </div>
+      <details class="history">
+        <summary>History ({history.length} events)</summary>
+        <ol>
+          {history.map((e) => (
+            <li key={e.seq}>
+              <time>{new Date(e.atMs).toLocaleString()}</time> {e.action} <span class="actor">{e.actor}</span>
+            </li>
+          ))}
+        </ol>
+      </details>
     </section>
+  );
+}
+
+const FIELD_NAMES: Record<string, string> = {
+  documentNumber: "Document number",
+  dateOfBirth: "Date of birth",
+  dateOfExpiry: "Date of expiry",
+  personalNumber: "Personal number",
+  optionalData: "Optional data",
+  composite: "Composite",
+};
+
+/** Each MRZ check digit, ticked or crossed, with the digit found and expected. */
+function MrzDigits({ verdict }: { verdict: Verdict }) {
+  const mrz = verdict.results.find((r) => r.check === "mrz");
+  const readings = Array.isArray(mrz?.details) ? (mrz.details as MrzReading[]) : [];
+  if (readings.length === 0) return null;
+  return (
+    <div class="mrz">
+      {readings.map((r) => (
+        <table key={r.documentId}>
+          <caption>MRZ {r.format}</caption>
+          <tbody>
+            {r.checks.map((c) => (
+              <tr key={c.field} class={c.valid ? "ok" : "error"}>
+                <td>{c.valid ? "✓" : "✗"}</td>
+                <td>{FIELD_NAMES[c.field] ?? c.field}</td>
+                <td>{c.valid ? `digit ${c.found}` : `digit ${c.found}, expected ${c.expected}`}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ))}
+    </div>
   );
 }
 

@@ -45,6 +45,9 @@ test("a reviewer claims a case and rejects it RETRY with two labels found by sea
   await page.waitForSelector("aside.decision");
   const lease = await page.textContent("[data-testid=lease]");
   assert.match(lease, /Lease: \d+:\d\d left/);
+  // The case's history, its claim by this reviewer last.
+  await page.click("summary:has-text('History')");
+  assert.match(await page.textContent("details.history li:last-child"), /case\.claimed/);
 
   await page.click("button.red");
   await page.check("input[name=rt] >> nth=1"); // RETRY

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use identdesk_domain::AuditEvent;
 use identdesk_domain::{CaseKind, DecisionInput, LabelInfo, RejectLabel, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,6 +41,8 @@ pub struct CaseDetail {
     pub decision: Option<Decision>,
     /// The automated checks' verdict with every result and explanation.
     pub verdict: Option<StoredVerdict>,
+    /// What happened to the case, its applicant and their documents, oldest first.
+    pub history: Vec<AuditEvent>,
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}", security(("bearer" = [])),
@@ -52,6 +55,9 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
     let documents = state.store.documents(tenant, &case.applicant_id).await?;
     let decision = state.store.decision_for_case(tenant, &id).await?;
     let verdict = state.store.verdict(tenant, &case.applicant_id).await?;
+    let mut subjects = vec![format!("case:{id}"), format!("applicant:{}", case.applicant_id)];
+    subjects.extend(documents.iter().map(|d| format!("document:{}", d.id)));
+    let history = state.store.subject_events(tenant, &subjects, 200).await?;
     // Opening a case shows personal data: that is audited.
     state
         .store
@@ -63,7 +69,7 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
             json!({"applicantId": case.applicant_id}),
         )
         .await?;
-    Ok(Json(CaseDetail { case, applicant, documents, decision, verdict }))
+    Ok(Json(CaseDetail { case, applicant, documents, decision, verdict, history }))
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}/content", security(("bearer" = [])),

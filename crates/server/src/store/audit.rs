@@ -198,6 +198,28 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The events about any of `subjects` (e.g. `case:<id>`, `applicant:<id>`), oldest first,
+    /// at most `limit`.
+    pub async fn subject_events(&self, tenant_id: &str, subjects: &[String], limit: i64) -> Result<Vec<AuditEvent>> {
+        let mut events = Vec::new();
+        for subject in subjects {
+            let rows = sqlx::query(&format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND subject = $2 ORDER BY seq LIMIT $3"
+            ))
+            .bind(tenant_id)
+            .bind(subject)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
+            for row in &rows {
+                events.push(event_from_row(row)?);
+            }
+        }
+        events.sort_by_key(|e| e.seq);
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+
     /// The newest sequence number of a tenant's chain: the change feed's current cursor.
     pub async fn head_seq(&self, tenant_id: &str) -> Result<i64> {
         let row = sqlx::query("SELECT seq FROM audit_heads WHERE tenant_id = $1")
