@@ -7,6 +7,7 @@ import { SignIn } from "./screens/sign-in";
 import { Queue } from "./screens/queue";
 import { CaseView } from "./screens/case-view";
 import { HelpOverlay } from "./screens/help";
+import { isTyping } from "./keys";
 import { Supervisor } from "./screens/supervisor";
 import type { Role } from "./types";
 
@@ -156,10 +157,4 @@ export function App() {
       {help && <HelpOverlay onClose={() => setHelp(false)} />}
     </div>
   );
-}
-
-/** True while the user types in a field: single-letter shortcuts must not fire then. */
-export function isTyping(e: KeyboardEvent): boolean {
-  const t = e.target as HTMLElement | null;
-  return !!t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
 }

@@ -20,8 +20,8 @@ pub fn check(submission: &Submission, today: Date) -> CheckResult {
     let profile = &submission.profile;
     let mut findings = Vec::new();
     let mut compared = 0;
-    let mrzs: Vec<(String, Mrz)> =
-        submission.documents.iter().filter_map(|d| Some((d.describe(), d.read_mrz(today)?.ok()?))).collect();
+    let mrzs: Vec<(String, &Mrz)> =
+        submission.documents.iter().filter_map(|d| Some((d.describe(), d.mrz(today)?))).collect();
     let profile_name = mrz_tokens(&profile.full_name());
     for (doc, mrz) in &mrzs {
         compared += 1;
@@ -57,7 +57,7 @@ pub fn check(submission: &Submission, today: Date) -> CheckResult {
         }
     }
     for doc in submission.documents.iter().filter(|d| d.number.is_some()) {
-        let Some(Ok(mrz)) = doc.read_mrz(today) else { continue };
+        let Some(mrz) = doc.mrz(today) else { continue };
         let given: String = doc.number.as_deref().unwrap_or("").chars().filter(char::is_ascii_alphanumeric).collect();
         if !given.eq_ignore_ascii_case(&mrz.fields.document_number) {
             findings.push(finding(
@@ -92,7 +92,7 @@ pub fn check(submission: &Submission, today: Date) -> CheckResult {
 
 /// Two documents of different people (INCONSISTENT_PROFILE): their MRZ names or dates of
 /// birth disagree.
-fn across_documents(mrzs: &[(String, Mrz)]) -> Vec<Finding> {
+fn across_documents(mrzs: &[(String, &Mrz)]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, (a_doc, a)) in mrzs.iter().enumerate() {
         for (b_doc, b) in &mrzs[i + 1..] {

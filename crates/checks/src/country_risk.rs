@@ -14,7 +14,7 @@ pub fn check(submission: &Submission, level: &Level, today: Date) -> CheckResult
         countries.push((c.to_owned(), "nationality"));
     }
     for doc in submission.documents.iter().filter(|d| d.is_identity()) {
-        if let Some(Ok(mrz)) = doc.read_mrz(today) {
+        if let Some(mrz) = doc.mrz(today) {
             countries.push((mrz.fields.nationality.clone(), "nationality on the document"));
         }
         if let Some(c) = doc.issuing_country(today) {

@@ -245,6 +245,32 @@ fn long_number(first_nine: &str, optional: &str) -> Option<(String, char, String
     Some((format!("{first_nine}{more}"), check.chars().next()?, clean(tail)))
 }
 
+/// The run every format has in its data line: date of birth (6), its digit, sex, date of
+/// expiry (6), its digit.
+struct Dates {
+    birth: String,
+    birth_date: Option<Date>,
+    sex: String,
+    expiry: String,
+    expiry_date: Option<Date>,
+}
+
+impl Dates {
+    /// Reads the run starting at `start`, adding its two check digits to `checks`.
+    fn read(line: &str, start: usize, today: Date, checks: &mut Vec<DigitCheck>) -> Dates {
+        let (birth, expiry) = (&line[start..start + 6], &line[start + 8..start + 14]);
+        checks.push(digit("dateOfBirth", birth, at(line, start + 6)));
+        checks.push(digit("dateOfExpiry", expiry, at(line, start + 14)));
+        Dates {
+            birth: birth.to_owned(),
+            birth_date: Date::parse_mrz(birth, MrzDateKind::Birth, today),
+            sex: line[start + 7..start + 8].to_owned(),
+            expiry: expiry.to_owned(),
+            expiry_date: Date::parse_mrz(expiry, MrzDateKind::Expiry, today),
+        }
+    }
+}
+
 fn read_td1(lines: &[&str], today: Date) -> Mrz {
     let (l1, l2, l3) = (lines[0], lines[1], lines[2]);
     let (surname, given_names, name_truncated) = names(l3);
@@ -259,8 +285,7 @@ fn read_td1(lines: &[&str], today: Date) -> Mrz {
             (clean(&l1[5..14]), clean(&l1[15..30]))
         }
     };
-    checks.push(digit("dateOfBirth", &l2[0..6], at(l2, 6)));
-    checks.push(digit("dateOfExpiry", &l2[8..14], at(l2, 14)));
+    let dates = Dates::read(l2, 0, today, &mut checks);
     let composite = format!("{}{}{}{}", &l1[5..30], &l2[0..7], &l2[8..15], &l2[18..29]);
     checks.push(digit("composite", &composite, at(l2, 29)));
     Reading {
@@ -273,11 +298,11 @@ fn read_td1(lines: &[&str], today: Date) -> Mrz {
             given_names,
             name_truncated,
             nationality: clean(&l2[15..18]),
-            date_of_birth: l2[0..6].to_owned(),
-            birth_date: Date::parse_mrz(&l2[0..6], MrzDateKind::Birth, today),
-            sex: l2[7..8].to_owned(),
-            date_of_expiry: l2[8..14].to_owned(),
-            expiry_date: Date::parse_mrz(&l2[8..14], MrzDateKind::Expiry, today),
+            date_of_birth: dates.birth,
+            birth_date: dates.birth_date,
+            sex: dates.sex,
+            date_of_expiry: dates.expiry,
+            expiry_date: dates.expiry_date,
             personal_number: None,
             optional_data: Some(optional_data),
             optional_data2: optional(&l2[18..29]),
@@ -309,8 +334,7 @@ fn read_two_lines(format: MrzFormat, l1: &str, l2: &str, today: Date) -> Mrz {
             (clean(&l2[0..9]), clean(optional_field))
         }
     };
-    checks.push(digit("dateOfBirth", &l2[13..19], at(l2, 19)));
-    checks.push(digit("dateOfExpiry", &l2[21..27], at(l2, 27)));
+    let dates = Dates::read(l2, 13, today, &mut checks);
     let personal_number = (format == MrzFormat::Td3).then(|| {
         checks.push(digit("personalNumber", &l2[28..42], at(l2, 42)));
         clean(&l2[28..42])
@@ -329,11 +353,11 @@ fn read_two_lines(format: MrzFormat, l1: &str, l2: &str, today: Date) -> Mrz {
             given_names,
             name_truncated,
             nationality: clean(&l2[10..13]),
-            date_of_birth: l2[13..19].to_owned(),
-            birth_date: Date::parse_mrz(&l2[13..19], MrzDateKind::Birth, today),
-            sex: l2[20..21].to_owned(),
-            date_of_expiry: l2[21..27].to_owned(),
-            expiry_date: Date::parse_mrz(&l2[21..27], MrzDateKind::Expiry, today),
+            date_of_birth: dates.birth,
+            birth_date: dates.birth_date,
+            sex: dates.sex,
+            date_of_expiry: dates.expiry,
+            expiry_date: dates.expiry_date,
             personal_number,
             optional_data: (format != MrzFormat::Td3).then_some(optional_data),
             optional_data2: None,

@@ -2,6 +2,8 @@
 //! with what the client extracted from them (MRZ lines, number, expiry, address), and where
 //! the submission came from.
 
+use std::sync::OnceLock;
+
 use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
 
 use crate::contact::{EmailSignals, PhoneSignals};
@@ -36,6 +38,8 @@ pub struct SubmittedDocument {
     pub address: Option<String>,
     /// The image file.
     pub image: Option<Vec<u8>>,
+    /// The MRZ as read, once: every check asks for it.
+    mrz_read: OnceLock<Option<Result<Mrz, MrzError>>>,
 }
 
 impl SubmittedDocument {
@@ -50,6 +54,7 @@ impl SubmittedDocument {
             expiry: None,
             address: None,
             image: None,
+            mrz_read: OnceLock::new(),
         }
     }
 
@@ -61,19 +66,28 @@ impl SubmittedDocument {
         )
     }
 
-    pub fn read_mrz(&self, today: Date) -> Option<Result<Mrz, MrzError>> {
-        self.mrz.as_deref().filter(|m| !m.trim().is_empty()).map(|m| mrz::parse(m, today))
+    /// The MRZ read, when one was given. It is read on the first call (whose `today` decides
+    /// the dates' centuries; a pipeline run has one `today`), so set `mrz` before asking.
+    pub fn read_mrz(&self, today: Date) -> Option<&Result<Mrz, MrzError>> {
+        self.mrz_read
+            .get_or_init(|| self.mrz.as_deref().filter(|m| !m.trim().is_empty()).map(|m| mrz::parse(m, today)))
+            .as_ref()
+    }
+
+    /// The MRZ when it could be read.
+    pub fn mrz(&self, today: Date) -> Option<&Mrz> {
+        self.read_mrz(today).and_then(|r| r.as_ref().ok())
     }
 
     /// The expiry date: the MRZ's when it reads, else the one the client gave.
     pub fn expiry_date(&self, today: Date) -> Option<Date> {
-        let from_mrz = self.read_mrz(today).and_then(Result::ok).and_then(|m| m.fields.expiry_date);
+        let from_mrz = self.mrz(today).and_then(|m| m.fields.expiry_date);
         from_mrz.or_else(|| self.expiry.as_deref().and_then(Date::parse_iso))
     }
 
     /// The issuing country as alpha-3: the MRZ's, else the one the client gave.
     pub fn issuing_country(&self, today: Date) -> Option<String> {
-        let from_mrz = self.read_mrz(today).and_then(Result::ok).map(|m| m.fields.issuing_state);
+        let from_mrz = self.mrz(today).map(|m| m.fields.issuing_state.clone());
         from_mrz
             .and_then(|c| crate::countries::alpha3(&c).map(str::to_owned).or(Some(c)))
             .or_else(|| self.country.as_deref().and_then(crate::countries::alpha3).map(str::to_owned))

@@ -79,9 +79,8 @@ pub fn check(submission: &Submission, level: &Level, today: Date) -> CheckResult
         }
     }
 
-    let dob = profile_dob(&submission.profile).or_else(|| {
-        accepted.iter().find_map(|d| d.read_mrz(today).and_then(Result::ok).and_then(|m| m.fields.birth_date))
-    });
+    let dob = profile_dob(&submission.profile)
+        .or_else(|| accepted.iter().find_map(|d| d.mrz(today).and_then(|m| m.fields.birth_date)));
     match dob {
         Some(dob) if dob.years_until(today) < level.min_age => findings.push(finding(
             RejectLabel::AGE_REQUIREMENT_MISMATCH,

@@ -146,7 +146,7 @@ impl Verification {
     fn submission_identifiers(&self, submission: &Submission, today: Date) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for doc in &submission.documents {
-            let from_mrz = doc.read_mrz(today).and_then(|m| m.ok()).map(|m| m.fields.document_number);
+            let from_mrz = doc.mrz(today).map(|m| m.fields.document_number.clone());
             for number in doc.number.iter().cloned().chain(from_mrz) {
                 let number: String = number.chars().filter(char::is_ascii_alphanumeric).collect();
                 if !number.is_empty() {

@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../transport";
 import { ApiError } from "../transport";
 import type { Answer, CaseDetail, Decision, LabelInfo, RejectLabel, RejectType } from "../types";
-import { isTyping } from "../app";
+import { isTyping } from "../keys";
 import { LabelPicker } from "./label-picker";
 
 const CONFLICTS: Record<string, string> = {

@@ -3,7 +3,7 @@
 import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import type { Api } from "../transport";
 import type { Case, CaseKind, CaseState, StaffUser } from "../types";
-import { isTyping } from "../app";
+import { isTyping } from "../keys";
 
 const STATES: CaseState[] = ["queued", "claimed", "decided", "escalated", "on_hold"];
 const KINDS: CaseKind[] = ["review", "video_ident", "four_eyes", "qa_sample"];

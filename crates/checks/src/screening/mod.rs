@@ -230,10 +230,6 @@ impl Watchlist {
         self.index.names()
     }
 
-    pub fn entity(&self, id: &str) -> Option<&Entity> {
-        self.entities.iter().find(|e| e.id == id)
-    }
-
     /// The entries that match `query` at or above its threshold, best first.
     pub fn search(&self, query: &Query) -> Vec<Hit> {
         let wanted = names::tokens(&query.name);

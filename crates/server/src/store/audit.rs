@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::bulk::{self, BulkWrite, Col};
-use super::{now_ms, Store, Tx};
+use super::{now_ms, Backend, Store, Tx};
 use crate::error::{Error, Result};
 
 /// Who did something.
@@ -201,23 +201,17 @@ impl Store {
     /// The events about any of `subjects` (e.g. `case:<id>`, `applicant:<id>`), oldest first,
     /// at most `limit`.
     pub async fn subject_events(&self, tenant_id: &str, subjects: &[String], limit: i64) -> Result<Vec<AuditEvent>> {
-        let mut events = Vec::new();
-        for subject in subjects {
-            let rows = sqlx::query(&format!(
-                "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND subject = $2 ORDER BY seq LIMIT $3"
-            ))
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND {} ORDER BY seq LIMIT $3",
+            bulk::json_in(self.backend() == Backend::Postgres, "subject", 2)
+        );
+        let rows = sqlx::query(&sql)
             .bind(tenant_id)
-            .bind(subject)
+            .bind(serde_json::to_string(subjects).expect("strings serialise"))
             .bind(limit)
             .fetch_all(self.reader())
             .await?;
-            for row in &rows {
-                events.push(event_from_row(row)?);
-            }
-        }
-        events.sort_by_key(|e| e.seq);
-        events.truncate(limit as usize);
-        Ok(events)
+        rows.iter().map(event_from_row).collect()
     }
 
     /// The newest sequence number of a tenant's chain: the change feed's current cursor.

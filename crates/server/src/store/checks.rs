@@ -52,25 +52,16 @@ pub(crate) async fn insert_identifiers(
 ) -> Result<()> {
     for (kind, digest) in identifiers {
         // The same identifier twice (two documents with one number) is one row.
-        let exists = sqlx::query(
-            "SELECT 1 AS one FROM applicant_identifiers WHERE applicant_id = $1 AND kind = $2 AND digest = $3",
+        sqlx::query(
+            "INSERT INTO applicant_identifiers (tenant_id, applicant_id, kind, digest) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
         )
+        .bind(tenant_id)
         .bind(applicant_id)
         .bind(*kind)
         .bind(digest)
-        .fetch_optional(&mut **tx)
+        .execute(&mut **tx)
         .await?;
-        if exists.is_none() {
-            sqlx::query(
-                "INSERT INTO applicant_identifiers (tenant_id, applicant_id, kind, digest) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(tenant_id)
-            .bind(applicant_id)
-            .bind(*kind)
-            .bind(digest)
-            .execute(&mut **tx)
-            .await?;
-        }
     }
     Ok(())
 }
