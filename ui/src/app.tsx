@@ -9,13 +9,12 @@ import { CaseView } from "./screens/case-view";
 import { HelpOverlay } from "./screens/help";
 import { isTyping } from "./keys";
 import { Supervisor } from "./screens/supervisor";
-import type { Role } from "./types";
+import { Admin } from "./screens/admin";
+import { administers, audits } from "./roles";
 
-/** Roles that may read the decision log, the statistics and the audit trail (as the server says). */
-export const audits = (role: Role) => role === "supervisor" || role === "admin";
-
-type View = "queue" | "supervisor";
-const viewOf = (hash: string): View => (hash === "#/supervisor" ? "supervisor" : "queue");
+type View = "queue" | "supervisor" | "admin";
+const viewOf = (hash: string): View =>
+  hash === "#/supervisor" ? "supervisor" : hash === "#/admin" ? "admin" : "queue";
 
 const SESSION_KEY = "identdesk.session";
 
@@ -90,6 +89,8 @@ export function App() {
   /** Claims the next case (the server chooses) and opens it. */
   const next = async () => {
     setNotice(null);
+    // With "case-interactive" (set by the case view), the time a reviewer waits for the next case.
+    performance.mark("next-case");
     try {
       const claimed = await api.claim();
       if (!claimed) {
@@ -115,6 +116,11 @@ export function App() {
           {audits(session.user.role) && (
             <a href="#/supervisor" onClick={() => setOpen(null)}>
               Supervisor
+            </a>
+          )}
+          {administers(session.user.role) && (
+            <a href="#/admin" onClick={() => setOpen(null)}>
+              Admin
             </a>
           )}
         </nav>
@@ -148,8 +154,24 @@ export function App() {
               The {session.user.role} role may not open the supervisor screens.
             </p>
           )
+        ) : view === "admin" ? (
+          administers(session.user.role) ? (
+            <Admin api={api} me={session.user.id} />
+          ) : (
+            <p class="error" role="alert">
+              The {session.user.role} role may not open the admin screens.
+            </p>
+          )
         ) : open ? (
-          <CaseView key={open.case.id} api={api} detail={open} onNext={next} onClose={() => setOpen(null)} />
+          <CaseView
+            key={open.case.id}
+            api={api}
+            user={session.user}
+            detail={open}
+            onNext={next}
+            onClose={() => setOpen(null)}
+            onChanged={async () => setOpen(await api.caseDetail(open.case.id))}
+          />
         ) : (
           <Queue api={api} user={session.user} onStart={next} onOpen={async (id) => setOpen(await api.caseDetail(id))} />
         )}

@@ -2,6 +2,12 @@
 // `invoke` inside the desktop app. Everything else calls `api` and never asks which.
 
 import type {
+  ApiKeyInfo,
+  CreatedApiKey,
+  CreatedUser,
+  Environment,
+  Role,
+  UserAccount,
   CaseDetail,
   CasePage,
   ChainReport,
@@ -145,6 +151,18 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
     reviewerStats: (fromMs: number, toMs: number) =>
       call<ReviewerStats[]>({ method: "GET", path: `/stats/reviewers?${params({ fromMs, toMs })}` }),
     verifyAudit: () => call<ChainReport>({ method: "GET", path: "/audit/verify" }),
+    assign: (caseId: string, userId: string) =>
+      call<CaseDetail["case"]>({ method: "POST", path: `/cases/${caseId}/assign`, body: { userId } }),
+    users: () => call<UserAccount[]>({ method: "GET", path: "/users" }),
+    addUser: (email: string, role: Role) =>
+      call<CreatedUser>({ method: "POST", path: "/users", body: { email, role } }),
+    setRole: (userId: string, role: Role) =>
+      call<UserAccount>({ method: "POST", path: `/users/${userId}/role`, body: { role } }),
+    disableUser: (userId: string) => call<UserAccount>({ method: "POST", path: `/users/${userId}/disable` }),
+    apiKeys: () => call<ApiKeyInfo[]>({ method: "GET", path: "/api-keys" }),
+    createApiKey: (environment: Environment) =>
+      call<CreatedApiKey>({ method: "POST", path: "/api-keys", body: { environment } }),
+    revokeApiKey: (id: string) => call<ApiKeyInfo>({ method: "POST", path: `/api-keys/${id}/revoke` }),
   };
 }
 

@@ -5,6 +5,10 @@ import type * as Api from "./generated/api";
 
 export type {
   Answer,
+  ApiKeyInfo,
+  CreatedApiKey,
+  CreatedUser,
+  Environment,
   Applicant,
   ApplicantInfo,
   Case,
@@ -22,6 +26,7 @@ export type {
   ReviewerStats,
   Role,
   StaffUser,
+  UserAccount,
 } from "./generated/api";
 
 /** A signed-in session, as `POST /auth/login` answers. */

@@ -36,6 +36,11 @@ impl Role {
         !self.claimable_kinds().is_empty()
     }
 
+    /// Whether the role manages the tenant's users and API keys.
+    pub fn administers(self) -> bool {
+        self == Role::Admin
+    }
+
     /// Whether the role may read the audit trail.
     pub fn audits(self) -> bool {
         matches!(self, Role::Supervisor | Role::Admin)

@@ -79,6 +79,9 @@ pub enum Command {
     Demo {
         #[arg(long, default_value_t = 520)]
         applicants: usize,
+        /// Also this many queued review cases without documents (for the list benchmark).
+        #[arg(long, default_value_t = 0)]
+        load_cases: usize,
     },
     /// Tenants (client companies).
     #[command(subcommand)]
@@ -202,9 +205,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("migrations applied to {}", redact(&place.database_url()));
             Ok(())
         }
-        Command::Demo { applicants } => {
+        Command::Demo { applicants, load_cases } => {
             let store = place.open().await?;
-            crate::demo::seed(&store, &place.media(), applicants).await
+            crate::demo::seed(&store, &place.media(), applicants, load_cases).await
         }
         Command::Tenant(TenantCommand::Add { name, region }) => {
             let region: Region = region.parse()?;

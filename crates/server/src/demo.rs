@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
 use crate::media::MediaStore;
-use crate::store::accounts::sha256_hex;
+use crate::store::accounts::{generate_password, sha256_hex};
 use crate::store::applicants::{NewDocument, SeedApplicant};
 use crate::store::cases::{NewCase, DEFAULT_LEASE_MS};
 use crate::store::{new_id, now_ms, Store};
@@ -50,12 +50,8 @@ const PEOPLE: &[(&str, &[&str], &[&str])] = &[
     ("VNM", &["Minh", "Linh", "Huy", "Trang"], &["Nguyen", "Tran", "Le", "Pham"]),
 ];
 
-fn password(rng: &mut impl Rng) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
-}
-
-/// A plausible ID card: coloured card, photo box, text lines and an MRZ band.
+/// A plausible ID card: coloured card, photo box, text lines and an MRZ band, at the size of a
+/// phone's crop (960×600).
 fn id_card_png(rng: &mut impl Rng, back: bool) -> Vec<u8> {
     let (w, h) = (480u32, 300u32);
     let base = [rng.gen_range(150..230u8), rng.gen_range(170..230u8), rng.gen_range(180..240u8)];
@@ -88,6 +84,28 @@ fn id_card_png(rng: &mut impl Rng, back: bool) -> Vec<u8> {
         }
         fill(0, 0, w, 40, [30, 60, 120]);
     }
+    encode_png(&image::imageops::resize(&img, w * 2, h * 2, image::imageops::FilterType::Triangle))
+}
+
+/// A plausible proof of address: a white page with a letterhead and lines of text.
+fn utility_bill_png(rng: &mut impl Rng) -> Vec<u8> {
+    let (w, h) = (620u32, 877u32);
+    let ink = [rng.gen_range(0..80u8), rng.gen_range(40..120u8), rng.gen_range(100..180u8)];
+    let mut lines = Vec::new();
+    for n in 0..24u32 {
+        lines.push((170 + n * 26, rng.gen_range(150..520u32)));
+    }
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        let letterhead = y > 40 && y < 100 && x > 40 && x < 260;
+        let text = lines.iter().any(|&(top, len)| y >= top && y < top + 10 && x >= 50 && x < 50 + len);
+        if letterhead {
+            Rgb(ink)
+        } else if text {
+            Rgb([50, 50, 55])
+        } else {
+            Rgb([250, 250, 247])
+        }
+    });
     encode_png(&img)
 }
 
@@ -115,7 +133,7 @@ fn encode_png(img: &RgbImage) -> Vec<u8> {
 }
 
 /// Seeds the demo into `store`, or refreshes the passwords when it is there already.
-pub async fn seed(store: &Store, media: &MediaStore, applicants: usize) -> Result<()> {
+pub async fn seed(store: &Store, media: &MediaStore, applicants: usize, load_cases: usize) -> Result<()> {
     let mut rng = StdRng::from_entropy();
     let existing = store.tenants().await?.into_iter().find(|t| t.name == DEMO_TENANT);
     let fresh = existing.is_none();
@@ -125,7 +143,7 @@ pub async fn seed(store: &Store, media: &MediaStore, applicants: usize) -> Resul
     };
     let mut logins = Vec::new();
     for (email, role) in DEMO_USERS {
-        let pw = password(&mut rng);
+        let pw = generate_password();
         match store.create_user(&tenant.id, email, *role, &pw).await {
             Ok(_) => {}
             Err(Error::AlreadyExists(_)) => store.set_password(email, &pw).await?,
@@ -137,6 +155,10 @@ pub async fn seed(store: &Store, media: &MediaStore, applicants: usize) -> Resul
     if fresh {
         seed_queue(store, media, &tenant.id, applicants, &mut rng).await?;
         println!("Seeded tenant '{DEMO_TENANT}' with {applicants} applicants.");
+        if load_cases > 0 {
+            seed_load(store, &tenant.id, load_cases).await?;
+            println!("Added {load_cases} queued review cases without documents (for load tests).");
+        }
     } else {
         println!("Tenant '{DEMO_TENANT}' was seeded before; its data is kept and its users get new passwords.");
     }
@@ -193,10 +215,15 @@ async fn seed_queue(store: &Store, media: &MediaStore, tenant_id: &str, count: u
             pages.push((doc_type, Some(DocumentSide::Back), id_card_png(rng, true)));
         }
         pages.push((DocumentType::Selfie, None, selfie_png(rng)));
+        pages.push((DocumentType::UtilityBill, None, utility_bill_png(rng)));
         for (t, side, bytes) in pages {
             let doc_id = new_id();
             let key = media.put(tenant_id, &id, &doc_id, &bytes).await?;
-            let (w, h) = if t == DocumentType::Selfie { (240, 320) } else { (480, 300) };
+            let (w, h) = match t {
+                DocumentType::Selfie => (240, 320),
+                DocumentType::UtilityBill => (620, 877),
+                _ => (960, 600),
+            };
             documents.push(NewDocument {
                 id: doc_id,
                 doc_type: t,
@@ -257,6 +284,26 @@ async fn seed_queue(store: &Store, media: &MediaStore, tenant_id: &str, count: u
     }
     store.seed_applicants(tenant_id, &batch).await?;
     decide_some(store, tenant_id, count / 5, rng).await
+}
+
+/// Many queued review cases without documents, in batches: what a busy tenant's list holds.
+async fn seed_load(store: &Store, tenant_id: &str, count: usize) -> Result<()> {
+    let now = now_ms();
+    let mut n = 0;
+    while n < count {
+        let batch: Vec<_> = (n..count.min(n + 500))
+            .map(|i| {
+                let mut a = SeedApplicant::queued(i, CaseKind::Review, now - i as i64 * 1000);
+                if let Some(case) = a.case.as_mut() {
+                    case.due_at_ms = now + i as i64 * 60_000;
+                }
+                a
+            })
+            .collect();
+        n += batch.len();
+        store.seed_applicants(tenant_id, &batch).await?;
+    }
+    Ok(())
 }
 
 /// Reviewers at work: claims and decisions through the real queue, so the audit trail,

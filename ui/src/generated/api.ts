@@ -3,6 +3,14 @@
 
 export type Answer = "GREEN" | "RED";
 
+/** An API key without its secret, which only its creator saw, once. */
+export interface ApiKeyInfo {
+  createdAtMs: number;
+  environment: Environment;
+  id: string;
+  revokedAtMs?: number | null;
+}
+
 export interface Applicant {
   createdAtMs: number;
   environment: Environment;
@@ -35,6 +43,10 @@ export interface ApplicantInfo {
 
 /** Where an applicant stands: `init → pending → queued | on_hold → completed`. */
 export type ApplicantStatus = "init" | "pending" | "queued" | "onHold" | "completed";
+
+export interface Assignment {
+  userId: string;
+}
 
 /** One event of a tenant's audit chain, as stored and as served. */
 export interface AuditEvent {
@@ -136,6 +148,18 @@ export interface CreateApplicant {
   ipCountry?: string | null;
   /** The verification level (which checks apply); `basic-kyc` when absent. */
   level?: string | null;
+}
+
+export interface CreatedApiKey {
+  id: string;
+  /** Shown once: the client system sends it as `X-Api-Key`. */
+  key: string;
+}
+
+export interface CreatedUser {
+  /** Shown once: hand it to the user, who signs in with it. */
+  password: string;
+  user: UserAccount;
 }
 
 export interface Decision {
@@ -246,6 +270,15 @@ export interface LoginResponse {
   user: StaffUser;
 }
 
+export interface NewApiKey {
+  environment: Environment;
+}
+
+export interface NewUser {
+  email: string;
+  role: Role;
+}
+
 /** A rejection label (wire form: `SCREAMING_SNAKE_CASE`, e.g. `SELFIE_MISMATCH`). */
 export type RejectLabel = "FORGERY" | "DOCUMENT_TEMPLATE" | "SELFIE_MISMATCH" | "FRAUDULENT_LIVENESS" | "DUPLICATE" | "SANCTIONS" | "PEP" | "ADVERSE_MEDIA" | "CRIMINAL" | "BLACKLIST" | "INCONSISTENT_PROFILE" | "WRONG_USER_REGION" | "AGE_REQUIREMENT_MISMATCH" | "THIRD_PARTY_INVOLVED" | "SUSPICIOUS_PATTERNS" | "FRAUDULENT_PATTERNS" | "NOT_DOCUMENT" | "SPAM" | "UNSUPPORTED_LANGUAGE" | "REGULATIONS_VIOLATIONS" | "COMPROMISED_PERSONS" | "DB_DATA_MISMATCH" | "DB_DATA_NOT_FOUND" | "CHECK_UNAVAILABLE" | "EXTERNAL_DECISION_REJECTION" | "ADDITIONAL_DOCUMENT_REQUIRED" | "APPLICANT_INTERRUPTED_INTERVIEW" | "BACK_SIDE_MISSING" | "FRONT_SIDE_MISSING" | "BAD_AVATAR" | "BAD_FACE_MATCHING" | "BAD_PROOF_OF_ADDRESS" | "BAD_PROOF_OF_IDENTITY" | "BAD_PROOF_OF_PAYMENT" | "BAD_SELFIE" | "BAD_VIDEO_SELFIE" | "BLACK_AND_WHITE" | "CONNECTION_INTERRUPTED" | "DIGITAL_DOCUMENT" | "DOCUMENT_DAMAGED" | "DOCUMENT_DEPRIVED" | "DOCUMENT_MISSING" | "DOCUMENT_PAGE_MISSING" | "EXPIRATION_DATE" | "GRAPHIC_EDITOR" | "ID_INVALID" | "INCOMPATIBLE_LANGUAGE" | "INCOMPLETE_DOCUMENT" | "INCORRECT_SOCIAL_NUMBER" | "LOW_QUALITY" | "NOT_ALL_CHECKS_COMPLETED" | "PROBLEMATIC_APPLICANT_DATA" | "REQUESTED_DATA_MISMATCH" | "SCREENSHOTS" | "SELFIE_WITH_PAPER" | "UNFILLED_ID" | "UNSATISFACTORY_PHOTOS" | "UNSUITABLE_ENV" | "WRONG_ADDRESS" | "ADDITIONAL_DATA_REQUIRED";
 
@@ -269,6 +302,10 @@ export interface ReviewerStats {
 
 export type Role = "reviewer" | "video_operator" | "supervisor" | "admin";
 
+export interface RoleChange {
+  role: Role;
+}
+
 /** A signed-in staff member, as the API sees them. */
 export interface StaffUser {
   email: string;
@@ -289,4 +326,13 @@ export interface StoredVerdict {
   rejectType?: string | null;
   /** Every check result with its explanation. */
   results: Record<string, unknown>[];
+}
+
+/** A staff account as its admin sees it. */
+export interface UserAccount {
+  createdAtMs: number;
+  disabledAtMs?: number | null;
+  email: string;
+  id: string;
+  role: Role;
 }

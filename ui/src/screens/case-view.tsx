@@ -1,21 +1,25 @@
 // A case as a reviewer works it: the applicant, the documents, every check result, the
 // lease, and the decision panel.
 
-import { useEffect, useState } from "preact/hooks";
-import type { Api } from "../transport";
-import type { CaseDetail, DocumentInfo, MrzReading, Verdict } from "../types";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, type Api } from "../transport";
+import type { CaseDetail, DocumentInfo, MrzReading, StaffUser, UserAccount, Verdict } from "../types";
 import { DecisionPanel } from "./decision-panel";
+import { supervises } from "../roles";
 
 const RENEW_EVERY_MS = 60_000;
 
 interface Props {
   api: Api;
+  user: StaffUser;
   detail: CaseDetail;
   onNext: () => void;
   onClose: () => void;
+  /** The case changed here (assigned, released): read it again. */
+  onChanged: () => void;
 }
 
-export function CaseView({ api, detail, onNext }: Props) {
+export function CaseView({ api, user, detail, onNext, onChanged }: Props) {
   const { case: c, applicant, documents, verdict, history } = detail;
   // The identity document's photo side beside the selfie, for the face comparison.
   const idFront = documents.find((d) => d.docType !== "SELFIE" && d.side !== "BACK");
@@ -23,6 +27,14 @@ export function CaseView({ api, detail, onNext }: Props) {
   const others = documents.filter((d) => d !== idFront && d !== selfie);
   const [leaseUntil, setLeaseUntil] = useState(c.leaseUntilMs);
   const [now, setNow] = useState(Date.now());
+  // Every image on screen and decoded: the case is ready to work ("next-case" starts the clock).
+  const shown = useRef(0);
+  const onShown = () => {
+    shown.current += 1;
+    if (shown.current === documents.length) {
+      performance.mark("case-interactive", { detail: { caseId: c.id, images: documents.length } });
+    }
+  };
 
   useEffect(() => {
     const tick = setInterval(() => setNow(Date.now()), 1000);
@@ -44,6 +56,7 @@ export function CaseView({ api, detail, onNext }: Props) {
         <h1>
           {info.firstName} {info.middleName ?? ""} {info.lastName}
         </h1>
+        {supervises(user.role) && c.state !== "decided" && <CaseControls api={api} detail={detail} onChanged={onChanged} />}
         <span class="lease" data-testid="lease">
           {c.state === "claimed" && left !== null ? `Lease: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left` : c.state}
         </span>
@@ -58,12 +71,12 @@ export function CaseView({ api, detail, onNext }: Props) {
             <dt>Client's id</dt><dd>{applicant.externalUserId ?? "—"}</dd>
           </dl>
           <div class="documents compare">
-            {idFront && <DocumentImage api={api} doc={idFront} />}
-            {selfie && <DocumentImage api={api} doc={selfie} />}
+            {idFront && <DocumentImage api={api} doc={idFront} onShown={onShown} />}
+            {selfie && <DocumentImage api={api} doc={selfie} onShown={onShown} />}
           </div>
           {others.length > 0 && (
             <div class="documents">
-              {others.map((d) => <DocumentImage key={d.id} api={api} doc={d} />)}
+              {others.map((d) => <DocumentImage key={d.id} api={api} doc={d} onShown={onShown} />)}
             </div>
           )}
           {verdict && <MrzDigits verdict={verdict} />}
@@ -132,7 +145,45 @@ function MrzDigits({ verdict }: { verdict: Verdict }) {
   );
 }
 
-function DocumentImage({ api, doc }: { api: Api; doc: DocumentInfo }) {
+/** A supervisor's hold on a case: hand it to someone, or put it back in the queue. */
+function CaseControls({ api, detail, onChanged }: { api: Api; detail: CaseDetail; onChanged: () => void }) {
+  const c = detail.case;
+  const [people, setPeople] = useState<UserAccount[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    void api.users().then((all) => setPeople(all.filter((u) => !u.disabledAtMs && u.role !== "admin")));
+  }, [api]);
+  const act = async (work: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await work();
+      onChanged();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  const holder = people.find((p) => p.id === c.holderId);
+  return (
+    <span class="case-controls">
+      {c.state === "claimed" && (
+        <>
+          held by {holder?.email ?? "someone"}{" "}
+          <button onClick={() => void act(() => api.release(c.id))}>Release to queue</button>
+        </>
+      )}
+      <select name="assign" value="" onChange={(e) => {
+        const to = e.currentTarget.value;
+        if (to) void act(() => api.assign(c.id, to));
+      }}>
+        <option value="">Assign to…</option>
+        {people.map((p) => <option key={p.id} value={p.id}>{p.email} ({p.role})</option>)}
+      </select>
+      {error && <span class="error" role="alert">{error}</span>}
+    </span>
+  );
+}
+
+function DocumentImage({ api, doc, onShown }: { api: Api; doc: DocumentInfo; onShown: () => void }) {
   const [url, setUrl] = useState<string | null>(null);
   const [zoom, setZoom] = useState(false);
   const [turn, setTurn] = useState(0);
@@ -150,7 +201,8 @@ function DocumentImage({ api, doc }: { api: Api; doc: DocumentInfo }) {
     <figure class={zoom ? "doc zoomed" : "doc"}>
       {url ? (
         <img src={url} alt={`${doc.docType} ${doc.side ?? ""}`} style={{ transform: `rotate(${turn}deg)` }}
-          onClick={() => setZoom(!zoom)} />
+          onClick={() => setZoom(!zoom)}
+          onLoad={(e) => void e.currentTarget.decode().then(onShown, onShown)} />
       ) : (
         <div class="placeholder">loading…</div>
       )}

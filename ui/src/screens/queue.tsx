@@ -1,13 +1,17 @@
-// The queue: counts by state, my claimed cases, "Start reviewing", and every case, filtered and paged.
+// The queue: counts by state and by SLA, my claimed cases, "Start reviewing", and every case,
+// filtered, in one scrolling list.
 
 import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import type { Api } from "../transport";
-import type { Case, CaseKind, CaseState, StaffUser } from "../types";
+import type { Case, CaseKind, CaseState, LabelInfo, StaffUser, UserAccount } from "../types";
 import { isTyping } from "../keys";
+import { CaseList } from "./case-list";
+import { audits } from "../roles";
 
 const STATES: CaseState[] = ["queued", "claimed", "decided", "escalated", "on_hold"];
 const KINDS: CaseKind[] = ["review", "video_ident", "four_eyes", "qa_sample"];
-const PAGE = 50;
+/** "Due soon": the SLA ends within this time. */
+const SOON_MS = 2 * 60 * 60 * 1000;
 
 interface Props {
   api: Api;
@@ -16,32 +20,35 @@ interface Props {
   onOpen: (id: string) => void;
 }
 
+/** A date input's value ("2026-11-23") as the first millisecond of that day, local time. */
+const dayStart = (value: string) => new Date(value + "T00:00").getTime();
+
 export function Queue({ api, user, onStart, onOpen }: Props) {
   const [counts, setCounts] = useState<Partial<Record<CaseState, number>>>({});
+  const [sla, setSla] = useState<{ late: number; soon: number } | null>(null);
   const [mine, setMine] = useState<Case[]>([]);
   const [state, setState] = useState<CaseState | "">("queued");
   const [kind, setKind] = useState<CaseKind | "">("");
-  const [offset, setOffset] = useState(0);
-  const [page, setPage] = useState<{ items: Case[]; total: number }>({ items: [], total: 0 });
+  const [label, setLabel] = useState("");
+  const [reviewer, setReviewer] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [labels, setLabels] = useState<LabelInfo[]>([]);
+  const [staff, setStaff] = useState<UserAccount[]>([]);
 
   useEffect(() => {
     void Promise.all(STATES.map((s) => api.cases({ state: s, limit: 1 }).then((p) => [s, p.total] as const))).then(
       (pairs) => setCounts(Object.fromEntries(pairs)),
     );
+    const now = Date.now();
+    void Promise.all([
+      api.cases({ undecided: "true", dueBeforeMs: now, limit: 1 }),
+      api.cases({ undecided: "true", dueBeforeMs: now + SOON_MS, limit: 1 }),
+    ]).then(([late, soon]) => setSla({ late: late.total, soon: soon.total - late.total }));
     void api.cases({ state: "claimed", holderId: user.id, limit: 20 }).then((p) => setMine(p.items));
-  }, [api, user.id]);
-
-  useEffect(() => {
-    const query: Record<string, string | number> = { limit: PAGE, offset };
-    if (state) query.state = state;
-    if (kind) query.kind = kind;
-    // Only the newest request's answer is shown: an older one arriving late is dropped.
-    let current = true;
-    void api.cases(query).then((p) => current && setPage({ items: p.items, total: p.total }));
-    return () => {
-      current = false;
-    };
-  }, [api, state, kind, offset]);
+    void api.labels().then(setLabels);
+    if (audits(user.role)) void api.users().then(setStaff).catch(() => undefined);
+  }, [api, user.id, user.role]);
 
   // Registered with the DOM update, so a key pressed as soon as the screen shows is not lost.
   useLayoutEffect(() => {
@@ -55,7 +62,14 @@ export function Queue({ api, user, onStart, onOpen }: Props) {
     return () => window.removeEventListener("keydown", onKey);
   }, [onStart]);
 
-  const now = Date.now();
+  const query: Record<string, string | number> = {};
+  if (state) query.state = state;
+  if (kind) query.kind = kind;
+  if (label) query.label = label;
+  if (reviewer) query.reviewerId = reviewer;
+  if (from) query.createdFromMs = dayStart(from);
+  if (to) query.createdToMs = dayStart(to) + 24 * 60 * 60 * 1000;
+
   return (
     <section class="queue">
       <div class="counts">
@@ -65,6 +79,14 @@ export function Queue({ api, user, onStart, onOpen }: Props) {
             <span>{s.replace("_", " ")}</span>
           </div>
         ))}
+        <div class="count late" data-testid="past-sla">
+          <span class="n">{sla?.late ?? "…"}</span>
+          <span>past SLA</span>
+        </div>
+        <div class="count soon">
+          <span class="n">{sla?.soon ?? "…"}</span>
+          <span>due within 2 h</span>
+        </div>
         <button class="primary" onClick={onStart} title="n">
           Start reviewing
         </button>
@@ -86,41 +108,43 @@ export function Queue({ api, user, onStart, onOpen }: Props) {
       <div class="filters">
         <label>
           State
-          <select value={state} onChange={(e) => { setOffset(0); setState(e.currentTarget.value as CaseState | ""); }}>
+          <select name="state" value={state} onChange={(e) => setState(e.currentTarget.value as CaseState | "")}>
             <option value="">all</option>
             {STATES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
         </label>
         <label>
           Kind
-          <select value={kind} onChange={(e) => { setOffset(0); setKind(e.currentTarget.value as CaseKind | ""); }}>
+          <select name="kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as CaseKind | "")}>
             <option value="">all</option>
             {KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
           </select>
         </label>
-        <span class="paging">
-          {page.total === 0 ? 0 : offset + 1}–{Math.min(offset + PAGE, page.total)} of {page.total}
-          <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>‹</button>
-          <button disabled={offset + PAGE >= page.total} onClick={() => setOffset(offset + PAGE)}>›</button>
-        </span>
+        <label>
+          Label
+          <select name="label" value={label} onChange={(e) => setLabel(e.currentTarget.value)}>
+            <option value="">any</option>
+            {labels.map((l) => <option key={l.label} value={l.label}>{l.label}</option>)}
+          </select>
+        </label>
+        <label>
+          Reviewer
+          <select name="reviewer" value={reviewer} onChange={(e) => setReviewer(e.currentTarget.value)}>
+            <option value="">anyone</option>
+            <option value={user.id}>me</option>
+            {staff.filter((u) => u.id !== user.id).map((u) => <option key={u.id} value={u.id}>{u.email}</option>)}
+          </select>
+        </label>
+        <label>
+          Created from
+          <input type="date" name="from" value={from} onChange={(e) => setFrom(e.currentTarget.value)} />
+        </label>
+        <label>
+          to
+          <input type="date" name="to" value={to} onChange={(e) => setTo(e.currentTarget.value)} />
+        </label>
       </div>
-      <table class="cases">
-        <thead>
-          <tr><th>Case</th><th>Kind</th><th>State</th><th>Priority</th><th>Due</th><th>Labels suggested</th></tr>
-        </thead>
-        <tbody>
-          {page.items.map((c) => (
-            <tr key={c.id} class={c.dueAtMs < now && c.state !== "decided" ? "late" : ""}>
-              <td>{c.id.slice(0, 8)}</td>
-              <td>{c.kind}{c.fourEyes ? " · four-eyes" : ""}</td>
-              <td>{c.state}</td>
-              <td>{c.priority}</td>
-              <td>{new Date(c.dueAtMs).toLocaleString()}</td>
-              <td>{c.suggestedLabels.join(", ")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <CaseList api={api} query={query} onOpen={onOpen} />
     </section>
   );
 }

@@ -7,6 +7,7 @@ import { startServer, token, apiGet, launchBrowser } from "./server.mjs";
 const REVIEWER = "reviewer@demo.identdesk.test";
 const REVIEWER2 = "reviewer2@demo.identdesk.test";
 const SUPERVISOR = "supervisor@demo.identdesk.test";
+const ADMIN = "admin@demo.identdesk.test";
 let server;
 let browser;
 /** The case the first test rejects; the supervisor's test looks for it. */
@@ -39,7 +40,7 @@ async function signIn(page, email) {
 test("a reviewer claims a case and rejects it RETRY with two labels found by search and both comments", async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   await signIn(page, REVIEWER);
-  await page.waitForSelector("table.cases tbody tr");
+  await page.waitForSelector(".case-list .row[data-case]");
   await picture(page, "queue");
   await page.click("text=Start reviewing");
   await page.waitForSelector("aside.decision");
@@ -120,18 +121,69 @@ test("a supervisor sees that decision in the log, and the chart counts it", asyn
   await page.close();
 });
 
-test("a reviewer reaches neither the supervisor screens nor their API", async () => {
+test("a reviewer reaches neither the supervisor nor the admin screens, nor their API", async () => {
   const page = await browser.newPage();
   await signIn(page, REVIEWER);
   assert.equal(await page.isVisible("nav >> text=Supervisor"), false);
+  assert.equal(await page.isVisible("nav >> text=Admin"), false);
   await page.goto(server.url + "/#/supervisor");
   await page.waitForSelector("text=The reviewer role may not open the supervisor screens.");
+  await page.goto(server.url + "/#/admin");
+  await page.waitForSelector("text=The reviewer role may not open the admin screens.");
   const bearer = await token(server, REVIEWER);
-  for (const path of ["/decisions", "/decisions/export.csv", "/stats/reviewers", "/audit", "/audit/verify"]) {
+  const paths = ["/decisions", "/decisions/export.csv", "/stats/reviewers", "/audit", "/audit/verify", "/users", "/api-keys"];
+  for (const path of paths) {
     const res = await apiGet(server, path, bearer);
     assert.equal(res.status, 403, path);
     assert.equal(res.body.code, "FORBIDDEN", path);
   }
+  for (const [path, body] of [
+    ["/users", { email: "mallory@demo.identdesk.test", role: "admin" }],
+    ["/api-keys", { environment: "production" }],
+  ]) {
+    const res = await fetch(`${server.url}/api/v1${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 403, path);
+  }
+  await page.close();
+});
+
+test("an admin adds a user who then signs in, and creates and revokes an API key", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  await page.goto(server.url + "/");
+  await page.fill("input[name=email]", ADMIN);
+  await page.fill("input[name=password]", server.passwords[ADMIN]);
+  await page.click("button[type=submit]");
+  await page.click("nav >> text=Admin");
+  await page.fill("section.admin input[name=email]", "newcomer@demo.identdesk.test");
+  await page.selectOption("section.admin select[name=role]", "reviewer");
+  await page.click("text=Add user");
+  const password = (await page.textContent("[data-testid=secret]")).trim();
+  await page.waitForSelector("table.users >> text=newcomer@demo.identdesk.test");
+  const res = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "newcomer@demo.identdesk.test", password }),
+  });
+  assert.equal(res.status, 200, "the new user signs in with the password shown once");
+
+  await page.click("text=Done");
+  await page.click("text=Create API key");
+  const key = (await page.textContent("[data-testid=secret]")).trim();
+  assert.match(key, /^idk_sandbox_/);
+  const create = () =>
+    fetch(`${server.url}/api/v1/applicants`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ externalUserId: "admin-e2e", info: { firstName: "Key", lastName: "Test" } }),
+    });
+  assert.equal((await create()).status, 201, "the key works");
+  await page.click("table.api-keys tr:first-child >> text=Revoke");
+  await page.waitForSelector("table.api-keys tr:first-child >> text=revoked");
+  assert.equal((await create()).status, 401, "a revoked key is refused");
   await page.close();
 });
 
@@ -160,5 +212,27 @@ test("the help overlay lists the shortcuts", async () => {
   await page.waitForSelector("text=Keyboard shortcuts");
   assert.ok(await page.isVisible("text=Submit the decision"));
   await page.keyboard.press("Escape");
+  await page.close();
+});
+
+test("a supervisor opens a queued case from the list, assigns it to a reviewer, and releases it", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  await signIn(page, SUPERVISOR);
+  await page.selectOption("select[name=state]", "queued");
+  await page.selectOption("select[name=kind]", "review");
+  const row = await page.waitForSelector(".case-list .row[data-case]");
+  const caseId = await row.getAttribute("data-case");
+  await row.click();
+  await page.waitForSelector("select[name=assign]");
+  const reviewer = (await apiGet(server, "/users", await token(server, SUPERVISOR))).body.find((u) => u.email === REVIEWER);
+  await page.selectOption("select[name=assign]", reviewer.id);
+  await page.waitForSelector(`text=held by ${REVIEWER}`);
+  const bearer = await token(server, REVIEWER);
+  const held = (await apiGet(server, `/cases/${caseId}`, bearer)).body.case;
+  assert.equal(held.state, "claimed");
+  assert.equal(held.holderId, reviewer.id);
+  await page.click("text=Release to queue");
+  await page.waitForSelector("text=Release to queue", { state: "detached" });
+  assert.equal((await apiGet(server, `/cases/${caseId}`, bearer)).body.case.state, "queued");
   await page.close();
 });

@@ -139,6 +139,28 @@ pub async fn release(State(state): State<AppState>, staff: Staff, Path(id): Path
     Ok(Json(case))
 }
 
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Assignment {
+    pub user_id: String,
+}
+
+/// A supervisor hands a case to a reviewer (or takes it back from one).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/assign", request_body = Assignment, security(("bearer" = [])),
+    responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "CASE_ALREADY_DECIDED, INVALID_STATE: the user does not work this kind", body = ErrorBody)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(to): ApiJson<Assignment>,
+) -> Result<Json<Case>> {
+    staff.require(|r| r == Role::Supervisor, "assign cases")?;
+    let case = state.store.assign(&staff.user, &id, &to.user_id, state.limits.lease_ms).await?;
+    state.announce(&case.tenant_id, case.change_seq);
+    Ok(Json(case))
+}
+
 #[utoipa::path(post, path = "/api/v1/cases/{id}/decision", request_body = DecisionInput, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per decision; a replay returns the first answer")),
     responses((status = 201, body = Decision),

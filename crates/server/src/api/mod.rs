@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`: routes, shared state, and the OpenAPI document. Handlers are
 //! thin: they check the caller's role, call the store, and announce changes to listening consoles.
 
+mod administration;
 mod applicants;
 mod audit;
 mod auth;
@@ -88,11 +89,13 @@ impl AppState {
         auth::login, auth::logout, auth::me,
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
         applicants::verdict,
-        cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::decide,
+        cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::decide,
         cases::labels, cases::document_content,
         sync::changes, sync::events,
         audit::events, audit::verify,
         supervision::log, supervision::export, supervision::reviewer_stats,
+        administration::users, administration::add_user, administration::set_role, administration::disable_user,
+        administration::api_keys, administration::create_api_key, administration::revoke_api_key,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes)
@@ -154,6 +157,7 @@ pub fn app(state: AppState) -> Router {
         .route("/cases/{id}", get(cases::get_one))
         .route("/cases/{id}/renew", post(cases::renew))
         .route("/cases/{id}/release", post(cases::release))
+        .route("/cases/{id}/assign", post(cases::assign))
         .route("/cases/{id}/decision", post(cases::decide))
         .route("/documents/{id}/content", get(cases::document_content))
         .route("/labels", get(cases::labels))
@@ -164,6 +168,11 @@ pub fn app(state: AppState) -> Router {
         .route("/decisions", get(supervision::log))
         .route("/decisions/export.csv", get(supervision::export))
         .route("/stats/reviewers", get(supervision::reviewer_stats))
+        .route("/users", get(administration::users).post(administration::add_user))
+        .route("/users/{id}/role", post(administration::set_role))
+        .route("/users/{id}/disable", post(administration::disable_user))
+        .route("/api-keys", get(administration::api_keys).post(administration::create_api_key))
+        .route("/api-keys/{id}/revoke", post(administration::revoke_api_key))
         .route("/openapi.json", get(openapi))
         // Small JSON bodies everywhere else.
         .layer(DefaultBodyLimit::max(256 * 1024))

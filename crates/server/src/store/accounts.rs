@@ -52,7 +52,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn random_token(prefix: &str) -> String {
+/// A password to hand out once: 20 letters and digits that cannot be misread (no 0/O, 1/l/I).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20).map(|_| ALPHABET[rand::Rng::gen_range(&mut rng, 0..ALPHABET.len())] as char).collect()
+}
+
+pub(super) fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!("{prefix}{}", hex::encode(bytes))
@@ -162,6 +169,18 @@ impl Store {
         role: Role,
         password_hash: &str,
     ) -> Result<StaffUser> {
+        self.insert_user(tenant_id, email, role, password_hash, &Actor::System).await
+    }
+
+    /// Adds a staff user; `actor` is who did it, for the audit trail.
+    pub(super) async fn insert_user(
+        &self,
+        tenant_id: &str,
+        email: &str,
+        role: Role,
+        password_hash: &str,
+        actor: &Actor,
+    ) -> Result<StaffUser> {
         let email = email.trim().to_lowercase();
         if !email.contains('@') {
             return Err(Error::InvalidBody(format!("'{email}' is not an e-mail address")));
@@ -180,8 +199,7 @@ impl Store {
         .execute(&mut *tx)
         .await;
         inserted.map_err(|e| exists_already(e, || format!("a user with e-mail {email} exists already")))?;
-        audit::append(&mut tx, tenant_id, &Actor::System, "user.created", &format!("user:{id}"), json!({"role": role}))
-            .await?;
+        audit::append(&mut tx, tenant_id, actor, "user.created", &format!("user:{id}"), json!({"role": role})).await?;
         tx.commit().await?;
         Ok(StaffUser { id, tenant_id: tenant_id.to_owned(), email, role })
     }
@@ -298,6 +316,16 @@ impl Store {
 
     /// Creates an API key for a client system; the key itself is returned once and stored hashed.
     pub async fn create_api_key(&self, tenant_id: &str, environment: Environment) -> Result<(String, Secret)> {
+        self.create_api_key_by(tenant_id, environment, &Actor::System).await
+    }
+
+    /// Creates an API key; `actor` is who asked for it, for the audit trail.
+    pub async fn create_api_key_by(
+        &self,
+        tenant_id: &str,
+        environment: Environment,
+        actor: &Actor,
+    ) -> Result<(String, Secret)> {
         let id = new_id();
         let key = random_token(&format!("idk_{}_", environment.as_str()));
         let mut tx = self.begin().await?;
@@ -314,7 +342,7 @@ impl Store {
         audit::append(
             &mut tx,
             tenant_id,
-            &Actor::System,
+            actor,
             "apikey.created",
             &format!("apikey:{id}"),
             json!({"environment": environment}),

@@ -107,6 +107,18 @@ pub struct CaseFilter {
     pub kind: Option<CaseKind>,
     pub holder_id: Option<String>,
     pub applicant_id: Option<String>,
+    /// Cases a label was suggested for by the checks or given in the decision.
+    pub label: Option<RejectLabel>,
+    /// Cases this reviewer holds or decided.
+    pub reviewer_id: Option<String>,
+    /// Created at or after (ms since the epoch).
+    pub created_from_ms: Option<i64>,
+    /// Created before (ms since the epoch).
+    pub created_to_ms: Option<i64>,
+    /// Due before (ms since the epoch): with `undecided`, the cases near or past their SLA.
+    pub due_before_ms: Option<i64>,
+    /// Only cases not yet decided.
+    pub undecided: Option<bool>,
     /// At most 200; 50 when absent.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -248,19 +260,7 @@ impl Store {
         if !(1..=200).contains(&limit) || offset < 0 {
             return Err(Error::InvalidQuery("limit must be 1 to 200 and offset 0 or more".into()));
         }
-        let mut conditions = vec!["tenant_id = $1".to_owned()];
-        let mut values: Vec<String> = vec![tenant_id.to_owned()];
-        let mut add = |column: &str, value: Option<String>| {
-            if let Some(v) = value {
-                values.push(v);
-                conditions.push(format!("{column} = ${}", values.len()));
-            }
-        };
-        add("state", filter.state.map(|s| s.as_str().to_owned()));
-        add("kind", filter.kind.map(|k| k.as_str().to_owned()));
-        add("holder_id", filter.holder_id.clone());
-        add("applicant_id", filter.applicant_id.clone());
-        let where_clause = conditions.join(" AND ");
+        let (where_clause, values) = case_where(tenant_id, filter);
         let count_sql = format!("SELECT COUNT(*) AS n FROM cases WHERE {where_clause}");
         let mut count = sqlx::query(&count_sql);
         for v in &values {
@@ -357,6 +357,57 @@ impl Store {
             "UPDATE cases SET state = 'queued', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
              change_seq = $1, updated_at_ms = $2 WHERE id = $3 RETURNING {CASE_COLUMNS}"
         ))
+        .bind(seq)
+        .bind(now)
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        case_from_row(&row)
+    }
+
+    /// A supervisor hands a case that is not decided to `assignee`, who holds it for `lease_ms`
+    /// as if they had claimed it; a previous holder loses it.
+    pub async fn assign(
+        &self,
+        supervisor: &StaffUser,
+        case_id: &str,
+        assignee_id: &str,
+        lease_ms: i64,
+    ) -> Result<Case> {
+        let assignee = self
+            .user_accounts(&supervisor.tenant_id)
+            .await?
+            .into_iter()
+            .find(|u| u.id == assignee_id && u.disabled_at_ms.is_none())
+            .ok_or(Error::NotFound("user"))?;
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let case = self.case_for_update(&mut tx, &supervisor.tenant_id, case_id).await?;
+        if case.state == CaseState::Decided {
+            return Err(Error::CaseAlreadyDecided);
+        }
+        if !assignee.role.claimable_kinds().contains(&case.kind) {
+            return Err(Error::InvalidState(format!(
+                "{} is a {} and does not work {} cases",
+                assignee.email, assignee.role, case.kind
+            )));
+        }
+        let seq = audit::append(
+            &mut tx,
+            &supervisor.tenant_id,
+            &Actor::User(supervisor.id.clone()),
+            "case.assigned",
+            &format!("case:{case_id}"),
+            json!({"previousHolder": case.holder_id, "assignee": assignee.id}),
+        )
+        .await?;
+        let row = sqlx::query(&format!(
+            "UPDATE cases SET state = 'claimed', holder_id = $1, lease_until_ms = $2, version = version + 1, \
+             change_seq = $3, updated_at_ms = $4 WHERE id = $5 RETURNING {CASE_COLUMNS}"
+        ))
+        .bind(&assignee.id)
+        .bind(now + lease_ms)
         .bind(seq)
         .bind(now)
         .bind(case_id)
@@ -520,4 +571,54 @@ pub(super) fn lease_check(case: &Case, user_id: &str, now: i64, expected_version
         DecideRefusal::LeaseExpired => Error::LeaseExpired,
         DecideRefusal::VersionConflict => Error::VersionConflict { current: case.version },
     })
+}
+
+/// The case list's filter as SQL over `cases`, with its values in bind order.
+fn case_where(tenant_id: &str, f: &CaseFilter) -> (String, Vec<String>) {
+    let mut parts = vec!["tenant_id = $1".to_owned()];
+    let mut binds = vec![tenant_id.to_owned()];
+    let mut add = |sql: &str, value: String| {
+        binds.push(value);
+        parts.push(sql.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(s) = f.state {
+        add("state = ?", s.as_str().to_owned());
+    }
+    if let Some(k) = f.kind {
+        add("kind = ?", k.as_str().to_owned());
+    }
+    if let Some(h) = &f.holder_id {
+        add("holder_id = ?", h.clone());
+    }
+    if let Some(a) = &f.applicant_id {
+        add("applicant_id = ?", a.clone());
+    }
+    if let Some(l) = f.label {
+        // Labels are stored as JSON arrays of their names.
+        add(
+            "(suggested_labels LIKE ? OR EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = cases.id AND d.labels LIKE ?))",
+            format!("%\"{}\"%", l.as_str()),
+        );
+    }
+    if let Some(r) = &f.reviewer_id {
+        add(
+            "(holder_id = ? OR EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = cases.id AND d.reviewer_id = ?))",
+            r.clone(),
+        );
+    }
+    let mut clause = parts.join(" AND ");
+    // Times are numbers: written in, not bound, so both engines compare them as integers.
+    if let Some(from) = f.created_from_ms {
+        clause.push_str(&format!(" AND created_at_ms >= {from}"));
+    }
+    if let Some(to) = f.created_to_ms {
+        clause.push_str(&format!(" AND created_at_ms < {to}"));
+    }
+    if let Some(due) = f.due_before_ms {
+        clause.push_str(&format!(" AND due_at_ms < {due}"));
+    }
+    if f.undecided == Some(true) {
+        clause.push_str(" AND state <> 'decided'");
+    }
+    (clause, binds)
 }

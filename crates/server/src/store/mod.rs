@@ -7,6 +7,7 @@
 //! and row locks with `SKIP LOCKED` let many writers claim cases at once.
 
 pub mod accounts;
+pub mod administration;
 pub mod applicants;
 pub mod audit;
 mod bulk;
