@@ -171,6 +171,7 @@ export function App() {
             onNext={next}
             onClose={() => setOpen(null)}
             onChanged={async () => setOpen(await api.caseDetail(open.case.id))}
+            onOpen={async (id) => setOpen(await api.caseDetail(id))}
           />
         ) : (
           <Queue api={api} user={session.user} onStart={next} onOpen={async (id) => setOpen(await api.caseDetail(id))} />

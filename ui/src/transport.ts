@@ -6,6 +6,8 @@ import type {
   CreatedApiKey,
   CreatedUser,
   Environment,
+  HitResolution,
+  HitReview,
   Role,
   UserAccount,
   CaseDetail,
@@ -153,6 +155,8 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
     verifyAudit: () => call<ChainReport>({ method: "GET", path: "/audit/verify" }),
     assign: (caseId: string, userId: string) =>
       call<CaseDetail["case"]>({ method: "POST", path: `/cases/${caseId}/assign`, body: { userId } }),
+    reviewHit: (caseId: string, entityId: string, resolution: HitResolution, note: string) =>
+      call<HitReview[]>({ method: "POST", path: `/cases/${caseId}/hits`, body: { entityId, resolution, note } }),
     users: () => call<UserAccount[]>({ method: "GET", path: "/users" }),
     addUser: (email: string, role: Role) =>
       call<CreatedUser>({ method: "POST", path: "/users", body: { email, role } }),

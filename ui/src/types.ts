@@ -19,6 +19,8 @@ export type {
   Decision,
   DecisionPage,
   DecisionInput,
+  HitResolution,
+  HitReview,
   LabelGroup,
   LabelInfo,
   RejectLabel,
@@ -50,6 +52,8 @@ export interface MrzReading {
   format: string;
   valid: boolean;
   checks: { field: string; valid: boolean; found: string; expected: string }[];
+  /** Absent in verdicts made before it was reported. */
+  documentNumber?: string;
 }
 
 /** The stored verdict with its results typed. */
@@ -57,3 +61,25 @@ export type Verdict = Omit<Api.StoredVerdict, "results"> & { results: CheckResul
 
 /** A case with everything a reviewer needs; its verdict's results typed. */
 export type CaseDetail = Omit<Api.CaseDetail, "verdict"> & { verdict?: Verdict | null };
+
+/** One screening hit as the screening check reports it (`details.hits`). */
+export interface ScreeningHit {
+  entityId: string;
+  name: string;
+  list: "sanctions" | "pep" | "blacklist";
+  score: number;
+  features: {
+    matchedName: string;
+    nameScore: number;
+    dobMatch?: boolean;
+    countryMatch?: boolean;
+  };
+  /** Absent in verdicts made before entries were reported. */
+  entry?: { aliases: string[]; birthDates: string[]; countries: string[]; documents: string[]; programs: string[] };
+}
+
+/** Another applicant with the same identifiers (`details.matches` of the duplicates check). */
+export interface DuplicateMatch {
+  applicantId: string;
+  shared: string[];
+}

@@ -64,9 +64,8 @@ pub fn mrz_check(submission: &Submission, today: Date) -> CheckResult {
                 for problem in &mrz.problems {
                     findings.push(finding(RejectLabel::FORGERY, format!("{} on the {}.", problem, doc.describe())));
                 }
-                read.push(
-                    json!({"documentId": doc.id, "format": mrz.format, "valid": mrz.valid, "checks": mrz.checks}),
-                );
+                read.push(json!({"documentId": doc.id, "format": mrz.format, "valid": mrz.valid, "checks": mrz.checks,
+                        "documentNumber": mrz.fields.document_number}));
             }
             Some(Err(e)) => findings.push(finding(
                 RejectLabel::PROBLEMATIC_APPLICANT_DATA,

@@ -159,3 +159,19 @@ fn an_impossible_date_is_a_problem_even_with_a_matching_digit() {
     assert!(!read.valid);
     assert!(read.problems.iter().any(|p| p == "MRZ date of birth 741312 is not a calendar date"));
 }
+
+#[test]
+fn a_composed_passport_mrz_reads_back_valid_with_its_fields() {
+    let text = mrz::compose_td3("ASHCOMBE<VILLIERS", "TARQUIN", "533019284", "GBR", "900211", "310922");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!((lines.len(), lines[0].len(), lines[1].len()), (2, 44, 44));
+    let read = mrz::parse(&text, today()).unwrap();
+    assert!(read.valid, "{:?}", read.checks);
+    assert_eq!(read.format, MrzFormat::Td3);
+    assert_eq!(read.fields.document_number, "533019284");
+    assert_eq!((read.fields.surname.as_str(), read.fields.given_names.as_str()), ("ASHCOMBE VILLIERS", "TARQUIN"));
+    // A name longer than the line is cut at 44 characters, and still reads.
+    let long =
+        mrz::compose_td3("WOLFESCHLEGELSTEINHAUSENBERGERDORFF", "HUBERT BLAINE", "X1", "DEU", "650101", "300101");
+    assert!(mrz::parse(&long, today()).unwrap().valid);
+}

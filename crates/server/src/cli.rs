@@ -207,7 +207,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { applicants, load_cases } => {
             let store = place.open().await?;
-            crate::demo::seed(&store, &place.media(), applicants, load_cases).await
+            crate::demo::seed(&store, &place.media(), &place.data_dir, applicants, load_cases).await
         }
         Command::Tenant(TenantCommand::Add { name, region }) => {
             let region: Region = region.parse()?;

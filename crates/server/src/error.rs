@@ -47,6 +47,10 @@ pub enum Error {
     InvalidDecision(String),
     #[error("{0}")]
     InvalidState(String),
+    #[error("confirm or dismiss every screening hit before approving; open: {0}")]
+    ScreeningHitsOpen(String),
+    #[error("screening hit {0} was confirmed: the case cannot be approved")]
+    ScreeningHitConfirmed(String),
     #[error("{0}")]
     AlreadyExists(String),
     #[error("audit chain of tenant {tenant} is broken at event {seq}: {reason}")]
@@ -81,7 +85,11 @@ impl Error {
             InvalidBody(_) | InvalidQuery(_) | IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            NotAnImage(_) | InvalidDecision(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            NotAnImage(_)
+            | InvalidDecision(_)
+            | IdempotencyKeyReused
+            | ScreeningHitsOpen(_)
+            | ScreeningHitConfirmed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials | SessionExpired => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
@@ -120,6 +128,8 @@ impl Error {
             IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             InvalidDecision(_) => "INVALID_DECISION",
             InvalidState(_) => "INVALID_STATE",
+            ScreeningHitsOpen(_) => "SCREENING_HITS_OPEN",
+            ScreeningHitConfirmed(_) => "SCREENING_HIT_CONFIRMED",
             AlreadyExists(_) => "ALREADY_EXISTS",
             AuditChainBroken { .. } => "AUDIT_CHAIN_BROKEN",
             Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => "INTERNAL",

@@ -7,28 +7,10 @@ mod common;
 
 use std::io::Cursor;
 
-use common::TestServer;
-use identdesk_checks::mrz::check_digit;
+use common::{error_of, TestServer};
+use identdesk_checks::mrz::compose_td3 as td3;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use serde_json::{json, Value};
-
-/// A TD3 (passport) MRZ with correct check digits.
-fn td3(surname: &str, given: &str, number: &str, country: &str, dob: &str, expiry: &str) -> String {
-    let name = format!("{}<<{}", surname.replace(' ', "<"), given.replace(' ', "<"));
-    let line1 = format!("P<{country}{name:<<39}");
-    let number = format!("{number:<<9}");
-    let personal = "<".repeat(14);
-    let mut line2 = format!(
-        "{number}{}{country}{dob}{}F{expiry}{}{personal}{}",
-        check_digit(&number),
-        check_digit(dob),
-        check_digit(expiry),
-        check_digit(&personal)
-    );
-    let composite = format!("{}{}{}", &line2[0..10], &line2[13..20], &line2[21..43]);
-    line2.push_str(&check_digit(&composite).to_string());
-    format!("{}\n{line2}", &line1[..44])
-}
 
 /// A sharp, colourful photo-sized image; `blur` softens it past the threshold.
 fn photo(blur: bool) -> Vec<u8> {
@@ -176,6 +158,32 @@ async fn each_applicant_gets_the_verdict_its_data_calls_for() {
         // Watchlist hits come first in the queue, with their labels pre-selected.
         assert_eq!(case["applicantId"], applicant["id"], "{b}");
         assert_eq!((case["fourEyes"].as_bool(), case["suggestedLabels"].clone()), (Some(true), json!(["BLACKLIST"])));
+        // Approval waits for a word on each hit, given by the case's holder only; a confirmed
+        // hit is never approved.
+        let case_id = case["id"].as_str().unwrap().to_owned();
+        let green = |key: &'static str| {
+            let body = json!({"answer": "GREEN", "labels": [], "version": case["version"]});
+            let url = s.at(&format!("/cases/{case_id}/decision"));
+            s.http.post(url).bearer_auth(&staff).header("idempotency-key", key).json(&body).send()
+        };
+        let word = |token: &str, entity: &str, resolution: &str| {
+            let body = json!({"entityId": entity, "resolution": resolution, "note": "checked the date of birth"});
+            s.http.post(s.at(&format!("/cases/{case_id}/hits"))).bearer_auth(token).json(&body).send()
+        };
+        assert_eq!(error_of(green("g1").await.unwrap()).await, (422, "SCREENING_HITS_OPEN".into()), "{b}");
+        let otto = s.staff("otto@acme.test", identdesk_domain::Role::Reviewer).await;
+        let res = word(&otto, "example-blocklist:1", "dismissed").await.unwrap();
+        assert_eq!(error_of(res).await, (409, "LEASE_NOT_HELD".into()), "{b}");
+        let res = word(&staff, "example-blocklist:2", "dismissed").await.unwrap();
+        assert_eq!(error_of(res).await, (404, "NOT_FOUND".into()), "{b}: not a hit of this case");
+        let res = word(&staff, "example-blocklist:1", "maybe").await.unwrap();
+        assert_eq!(error_of(res).await.0, 400, "{b}");
+        let reviews: Value = word(&staff, "example-blocklist:1", "confirmed").await.unwrap().json().await.unwrap();
+        assert_eq!(reviews[0]["resolution"], "confirmed", "{b}");
+        assert_eq!(error_of(green("g2").await.unwrap()).await, (422, "SCREENING_HIT_CONFIRMED".into()), "{b}");
+        word(&staff, "example-blocklist:1", "dismissed").await.unwrap();
+        assert_eq!(green("g3").await.unwrap().status(), 201, "{b}: approved once the hit is dismissed");
+        assert_eq!(s.count("hit_reviews").await, 1, "{b}: the latest word replaces the first");
 
         // A throw-away e-mail address.
         let mut disposable = Person::clean("Noor", "Bakker", "1995-12-11", "NX5555555");

@@ -98,6 +98,8 @@ export interface CaseDetail {
   documents: Document[];
   /** What happened to the case, its applicant and their documents, oldest first. */
   history: AuditEvent[];
+  /** The reviewer's word on each screening hit so far. */
+  hitReviews: HitReview[];
   verdict?: null | StoredVerdict;
 }
 
@@ -234,6 +236,25 @@ export interface ErrorBody {
   message: string;
   /** For `AUDIT_CHAIN_BROKEN`: the first event that does not verify. */
   seq?: number | null;
+}
+
+export type HitResolution = "confirmed" | "dismissed";
+
+export interface HitReview {
+  atMs: number;
+  /** The hit's list entry, e.g. `ofac:306`. */
+  entityId: string;
+  note?: string | null;
+  resolution: HitResolution;
+  reviewerId: string;
+}
+
+export interface HitWord {
+  /** The hit's list entry, as the screening result names it. */
+  entityId: string;
+  /** Why: "date of birth differs by 20 years", "same passport number". */
+  note?: string | null;
+  resolution: HitResolution;
 }
 
 export interface HourCount {

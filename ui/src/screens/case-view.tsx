@@ -6,6 +6,8 @@ import { ApiError, type Api } from "../transport";
 import type { CaseDetail, DocumentInfo, MrzReading, StaffUser, UserAccount, Verdict } from "../types";
 import { DecisionPanel } from "./decision-panel";
 import { supervises } from "../roles";
+import { ScreeningHits } from "./screening-hits";
+import type { DuplicateMatch } from "../types";
 
 const RENEW_EVERY_MS = 60_000;
 
@@ -17,9 +19,11 @@ interface Props {
   onClose: () => void;
   /** The case changed here (assigned, released): read it again. */
   onChanged: () => void;
+  /** Opens another case (a duplicate's). */
+  onOpen: (caseId: string) => void;
 }
 
-export function CaseView({ api, user, detail, onNext, onChanged }: Props) {
+export function CaseView({ api, user, detail, onNext, onChanged, onOpen }: Props) {
   const { case: c, applicant, documents, verdict, history } = detail;
   // The identity document's photo side beside the selfie, for the face comparison.
   const idFront = documents.find((d) => d.docType !== "SELFIE" && d.side !== "BACK");
@@ -29,12 +33,16 @@ export function CaseView({ api, user, detail, onNext, onChanged }: Props) {
   const [now, setNow] = useState(Date.now());
   // Every image on screen and decoded: the case is ready to work ("next-case" starts the clock).
   const shown = useRef(0);
+  const interactive = () =>
+    performance.mark("case-interactive", { detail: { caseId: c.id, images: documents.length } });
   const onShown = () => {
     shown.current += 1;
-    if (shown.current === documents.length) {
-      performance.mark("case-interactive", { detail: { caseId: c.id, images: documents.length } });
-    }
+    if (shown.current === documents.length) interactive();
   };
+  useEffect(() => {
+    if (documents.length === 0) interactive();
+    // Once per case: the view is keyed by the case.
+  }, []);
 
   useEffect(() => {
     const tick = setInterval(() => setNow(Date.now()), 1000);
@@ -89,11 +97,17 @@ export function CaseView({ api, user, detail, onNext, onChanged }: Props) {
                   <li key={i} class={r.outcome}>
                     <strong>{r.check}</strong> {r.outcome === "pass" ? "✓" : r.outcome === "fail" ? "✗" : "?"}{" "}
                     {r.findings.length > 0 ? r.findings.map((f) => f.explanation).join(" ") : r.summary}
+                    {r.check === "duplicates" && <DuplicateLinks api={api} details={r.details} onOpen={onOpen} />}
                   </li>
                 ))}
               </ul>
             </div>
           )}
+          <ScreeningHits
+            api={api}
+            detail={detail}
+            editable={c.state === "claimed" && c.holderId === user.id}
+          />
         </div>
         <DecisionPanel api={api} detail={detail} onNext={onNext} />
       </div>
@@ -142,6 +156,31 @@ function MrzDigits({ verdict }: { verdict: Verdict }) {
         </table>
       ))}
     </div>
+  );
+}
+
+/** Each duplicate applicant, opened with a click on its newest case. */
+function DuplicateLinks({ api, details, onOpen }: { api: Api; details: unknown; onOpen: (id: string) => void }) {
+  const matches = (details as { matches?: DuplicateMatch[] } | undefined)?.matches ?? [];
+  const [missing, setMissing] = useState<string | null>(null);
+  if (matches.length === 0) return null;
+  const open = async (applicantId: string) => {
+    const page = await api.cases({ applicantId, limit: 1 });
+    if (page.items[0]) onOpen(page.items[0].id);
+    else setMissing(applicantId);
+  };
+  return (
+    <ul class="duplicates">
+      {matches.map((m) => (
+        <li key={m.applicantId}>
+          <button class="link" onClick={() => void open(m.applicantId)}>
+            applicant {m.applicantId.slice(0, 8)}
+          </button>{" "}
+          shares {m.shared.join(", ")}
+          {missing === m.applicantId && " (no case to open: decided automatically)"}
+        </li>
+      ))}
+    </ul>
   );
 }
 

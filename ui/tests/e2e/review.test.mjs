@@ -2,7 +2,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, token, apiGet, launchBrowser } from "./server.mjs";
+import { startServer, token, apiGet, launchBrowser, clearHitCases } from "./server.mjs";
 
 const REVIEWER = "reviewer@demo.identdesk.test";
 const REVIEWER2 = "reviewer2@demo.identdesk.test";
@@ -16,6 +16,9 @@ let rejectedCase;
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
+  // Cases with watchlist hits need a word on each hit first (screening.test.mjs): decided here,
+  // so that the keyboard run approves what "next case" hands out.
+  await clearHitCases(server, REVIEWER2, SUPERVISOR);
 });
 
 after(async () => {

@@ -9,10 +9,15 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 
-export async function startServer() {
-  const bin = process.env.IDENTDESK_SERVER_BIN ?? join(root, "target/debug/identdesk-server");
+/** `applicants`: the demo's size; `loadCases`: extra queued cases without documents. */
+export async function startServer({ applicants = 60, loadCases = 0, bin } = {}) {
+  bin ??= process.env.IDENTDESK_SERVER_BIN ?? join(root, "target/debug/identdesk-server");
   const data = mkdtempSync(join(tmpdir(), "identdesk-e2e-"));
-  const demo = execFileSync(bin, ["--data-dir", data, "demo", "--applicants", "60"], { encoding: "utf8" });
+  const demo = execFileSync(
+    bin,
+    ["--data-dir", data, "demo", "--applicants", String(applicants), "--load-cases", String(loadCases)],
+    { encoding: "utf8", maxBuffer: 1 << 20 },
+  );
   const passwords = {};
   for (const line of demo.split("\n")) {
     const m = line.trim().match(/^(\S+)\s+(\S+@demo\.identdesk\.test)\s+(\S+)$/);
@@ -76,4 +81,50 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
   });
+}
+
+export async function apiPost(server, path, bearer, body, headers = {}) {
+  const res = await fetch(`${server.url}/api/v1${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body ?? {}),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+const HIT_LABELS = ["SANCTIONS", "PEP", "BLACKLIST"];
+
+/** Waits for the checks to run on the demo's screened applicants (the server does that when it
+ * starts); returns their open cases with a watchlist hit, by label. */
+export async function hitCases(server, bearer) {
+  for (let i = 0; i < 200; i++) {
+    const found = {};
+    for (const label of HIT_LABELS) {
+      const page = (await apiGet(server, `/cases?label=${label}&undecided=true`, bearer)).body;
+      found[label] = page.items;
+    }
+    if (HIT_LABELS.every((l) => found[l].length > 0)) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the demo's screened applicants were not checked within 20 s");
+}
+
+/** Decides the open cases with watchlist hits through the API (assigned to `reviewer`, hits
+ * dismissed, approved), so that "next case" hands out only cases that may be approved. */
+export async function clearHitCases(server, reviewer, supervisor) {
+  const sup = await token(server, supervisor);
+  const rev = await token(server, reviewer);
+  const me = (await apiGet(server, "/auth/me", rev)).body;
+  for (const cases of Object.values(await hitCases(server, sup))) {
+    for (const c of cases) {
+      await apiPost(server, `/cases/${c.id}/assign`, sup, { userId: me.id });
+      const detail = (await apiGet(server, `/cases/${c.id}`, rev)).body;
+      const screening = detail.verdict.results.find((r) => r.check === "screening");
+      for (const hit of screening.details.hits) {
+        await apiPost(server, `/cases/${c.id}/hits`, rev, { entityId: hit.entityId, resolution: "dismissed" });
+      }
+      const decided = await apiPost(server, `/cases/${c.id}/decision`, rev, { answer: "GREEN", labels: [], version: detail.case.version }, { "idempotency-key": `clear-${c.id}` });
+      if (decided.status !== 201) throw new Error(`clearing ${c.id}: ${JSON.stringify(decided.body)}`);
+    }
+  }
 }

@@ -179,6 +179,43 @@ pub struct Hit {
     pub list: ListKind,
     pub score: f64,
     pub features: Features,
+    /// What the list says about the entry, to set beside the applicant's data.
+    pub entry: ListedEntry,
+}
+
+/// A listed entry's particulars as a reviewer compares them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedEntry {
+    pub aliases: Vec<String>,
+    /// "1979-03-14", "1985", or "1956–1958".
+    pub birth_dates: Vec<String>,
+    pub countries: Vec<&'static str>,
+    pub documents: Vec<String>,
+    pub programs: Vec<String>,
+}
+
+/// Aliases shown with a hit; some entries have dozens.
+const ALIASES_SHOWN: usize = 8;
+
+impl ListedEntry {
+    fn of(entity: &Entity) -> ListedEntry {
+        ListedEntry {
+            aliases: entity.names.iter().skip(1).take(ALIASES_SHOWN).cloned().collect(),
+            birth_dates: entity
+                .birth_dates
+                .iter()
+                .map(|b| match b {
+                    BirthDate::Exact(d) => d.to_string(),
+                    BirthDate::Years(from, to) if from == to => from.to_string(),
+                    BirthDate::Years(from, to) => format!("{from}–{to}"),
+                })
+                .collect(),
+            countries: entity.countries.clone(),
+            documents: entity.documents.clone(),
+            programs: entity.programs.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -305,6 +342,7 @@ impl Watchlist {
             list: entity.list,
             score,
             features,
+            entry: ListedEntry::of(entity),
         })
     }
 }

@@ -16,6 +16,7 @@ use crate::store::applicants::{Applicant, Document};
 use crate::store::audit::Actor;
 use crate::store::cases::{Case, CaseFilter, CasePage, DecideOutcome, Decision};
 use crate::store::checks::StoredVerdict;
+use crate::store::hit_reviews::{HitResolution, HitReview};
 
 const WORK_CASES: &str = "work the case queue";
 
@@ -43,6 +44,8 @@ pub struct CaseDetail {
     pub verdict: Option<StoredVerdict>,
     /// What happened to the case, its applicant and their documents, oldest first.
     pub history: Vec<AuditEvent>,
+    /// The reviewer's word on each screening hit so far.
+    pub hit_reviews: Vec<HitReview>,
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}", security(("bearer" = [])),
@@ -69,7 +72,8 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
             json!({"applicantId": case.applicant_id}),
         )
         .await?;
-    Ok(Json(CaseDetail { case, applicant, documents, decision, verdict, history }))
+    let hit_reviews = state.store.hit_reviews(tenant, &id).await?;
+    Ok(Json(CaseDetail { case, applicant, documents, decision, verdict, history, hit_reviews }))
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}/content", security(("bearer" = [])),
@@ -161,11 +165,41 @@ pub async fn assign(
     Ok(Json(case))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HitWord {
+    /// The hit's list entry, as the screening result names it.
+    pub entity_id: String,
+    pub resolution: HitResolution,
+    /// Why: "date of birth differs by 20 years", "same passport number".
+    pub note: Option<String>,
+}
+
+/// The holder of a case confirms or dismisses one of its screening hits.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/hits", request_body = HitWord, security(("bearer" = [])),
+    responses((status = 200, body = [HitReview]),
+        (status = 404, description = "CASE_NOT_FOUND, NOT_FOUND: no such hit", body = ErrorBody),
+        (status = 409, description = "LEASE_NOT_HELD, LEASE_EXPIRED, CASE_ALREADY_DECIDED", body = ErrorBody)))]
+pub async fn review_hit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(word): ApiJson<HitWord>,
+) -> Result<Json<Vec<HitReview>>> {
+    staff.require(Role::works_cases, WORK_CASES)?;
+    if word.note.as_ref().is_some_and(|n| n.len() > 2000) {
+        return Err(Error::InvalidBody("the note is limited to 2,000 characters".into()));
+    }
+    let reviews =
+        state.store.review_hit(&staff.user, &id, &word.entity_id, word.resolution, word.note.as_deref()).await?;
+    Ok(Json(reviews))
+}
+
 #[utoipa::path(post, path = "/api/v1/cases/{id}/decision", request_body = DecisionInput, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per decision; a replay returns the first answer")),
     responses((status = 201, body = Decision),
         (status = 409, description = "LEASE_NOT_HELD, LEASE_EXPIRED, VERSION_CONFLICT, CASE_ALREADY_DECIDED", body = ErrorBody),
-        (status = 422, description = "INVALID_DECISION, IDEMPOTENCY_KEY_REUSED", body = ErrorBody)))]
+        (status = 422, description = "INVALID_DECISION, IDEMPOTENCY_KEY_REUSED, SCREENING_HITS_OPEN, SCREENING_HIT_CONFIRMED", body = ErrorBody)))]
 pub async fn decide(
     State(state): State<AppState>,
     staff: Staff,

@@ -89,7 +89,7 @@ impl AppState {
         auth::login, auth::logout, auth::me,
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
         applicants::verdict,
-        cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::decide,
+        cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::review_hit, cases::decide,
         cases::labels, cases::document_content,
         sync::changes, sync::events,
         audit::events, audit::verify,
@@ -158,6 +158,7 @@ pub fn app(state: AppState) -> Router {
         .route("/cases/{id}/renew", post(cases::renew))
         .route("/cases/{id}/release", post(cases::release))
         .route("/cases/{id}/assign", post(cases::assign))
+        .route("/cases/{id}/hits", post(cases::review_hit))
         .route("/cases/{id}/decision", post(cases::decide))
         .route("/documents/{id}/content", get(cases::document_content))
         .route("/labels", get(cases::labels))

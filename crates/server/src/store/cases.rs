@@ -468,6 +468,9 @@ impl Store {
         input: &DecisionInput,
     ) -> Result<DecideOutcome> {
         input.validate()?;
+        if input.answer == Answer::Green {
+            self.check_hits_cleared(&user.tenant_id, case_id).await?;
+        }
         let request_hash = sha256_hex(
             format!("{case_id}\n{}", serde_json::to_string(input).expect("decision input serialises")).as_bytes(),
         );

@@ -14,6 +14,7 @@ mod bulk;
 pub mod cases;
 pub mod checks;
 pub mod decision_log;
+pub mod hit_reviews;
 mod queue_writer;
 
 use std::str::FromStr;

@@ -2,6 +2,9 @@
 //! queue — applicants from many countries with generated document images, cases in every state,
 //! and decisions made through the same code paths reviewers use. Passwords are generated on
 //! every run and printed once; running it again keeps the data and hands out new passwords.
+//! `screened` adds applicants that the automated checks run on when the server starts.
+
+mod screened;
 
 use identdesk_domain::{
     Answer, ApplicantInfo, ApplicantStatus, CaseKind, CaseState, DecisionInput, DocumentSide, DocumentType,
@@ -133,7 +136,13 @@ fn encode_png(img: &RgbImage) -> Vec<u8> {
 }
 
 /// Seeds the demo into `store`, or refreshes the passwords when it is there already.
-pub async fn seed(store: &Store, media: &MediaStore, applicants: usize, load_cases: usize) -> Result<()> {
+pub async fn seed(
+    store: &Store,
+    media: &MediaStore,
+    data_dir: &std::path::Path,
+    applicants: usize,
+    load_cases: usize,
+) -> Result<()> {
     let mut rng = StdRng::from_entropy();
     let existing = store.tenants().await?.into_iter().find(|t| t.name == DEMO_TENANT);
     let fresh = existing.is_none();
@@ -154,7 +163,11 @@ pub async fn seed(store: &Store, media: &MediaStore, applicants: usize, load_cas
     let (_, api_key) = store.create_api_key(&tenant.id, Environment::Sandbox).await?;
     if fresh {
         seed_queue(store, media, &tenant.id, applicants, &mut rng).await?;
-        println!("Seeded tenant '{DEMO_TENANT}' with {applicants} applicants.");
+        screened::seed(store, media, data_dir, &tenant.id, &mut rng).await?;
+        println!(
+            "Seeded tenant '{DEMO_TENANT}' with {applicants} applicants, and 7 more that the checks run on when the \
+             server starts (watchlist hits, a broken MRZ, an expired passport, a duplicate)."
+        );
         if load_cases > 0 {
             seed_load(store, &tenant.id, load_cases).await?;
             println!("Added {load_cases} queued review cases without documents (for load tests).");
@@ -295,7 +308,8 @@ async fn seed_load(store: &Store, tenant_id: &str, count: usize) -> Result<()> {
             .map(|i| {
                 let mut a = SeedApplicant::queued(i, CaseKind::Review, now - i as i64 * 1000);
                 if let Some(case) = a.case.as_mut() {
-                    case.due_at_ms = now + i as i64 * 60_000;
+                    // Due after the demo's own cases, which "next case" hands out first.
+                    case.due_at_ms = now + 3 * 86_400_000 + i as i64 * 60_000;
                 }
                 a
             })

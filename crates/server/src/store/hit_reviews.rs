@@ -1,0 +1,168 @@
+//! A reviewer's word on each screening hit of a case (confirmed: the applicant is the listed
+//! person; dismissed: someone else), and the rule that a case is approved only when every hit
+//! was dismissed.
+
+use serde_json::json;
+use sqlx::Row;
+
+use super::accounts::StaffUser;
+use super::audit::{self, Actor};
+use super::{now_ms, Store};
+use crate::error::{Error, Result};
+use identdesk_domain::CaseState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum HitResolution {
+    /// The applicant is the listed person.
+    Confirmed,
+    /// A namesake: someone else.
+    Dismissed,
+}
+
+impl HitResolution {
+    fn as_str(self) -> &'static str {
+        match self {
+            HitResolution::Confirmed => "confirmed",
+            HitResolution::Dismissed => "dismissed",
+        }
+    }
+
+    fn audit_action(self) -> &'static str {
+        match self {
+            HitResolution::Confirmed => "screening.hit_confirmed",
+            HitResolution::Dismissed => "screening.hit_dismissed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HitReview {
+    /// The hit's list entry, e.g. `ofac:306`.
+    pub entity_id: String,
+    pub resolution: HitResolution,
+    pub note: Option<String>,
+    pub reviewer_id: String,
+    pub at_ms: i64,
+}
+
+/// The entries the automated screening matched for an applicant, from its stored verdict.
+fn hit_ids(results: &serde_json::Value) -> Vec<String> {
+    let screening = results.as_array().into_iter().flatten().find(|r| r["check"] == "screening");
+    let hits = screening.and_then(|r| r["details"]["hits"].as_array());
+    hits.into_iter().flatten().filter_map(|h| h["entityId"].as_str().map(str::to_owned)).collect()
+}
+
+impl Store {
+    pub async fn hit_reviews(&self, tenant_id: &str, case_id: &str) -> Result<Vec<HitReview>> {
+        let rows = sqlx::query(
+            "SELECT entity_id, resolution, note, reviewer_id, at_ms FROM hit_reviews \
+             WHERE tenant_id = $1 AND case_id = $2 ORDER BY entity_id",
+        )
+        .bind(tenant_id)
+        .bind(case_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HitReview {
+                    entity_id: r.try_get("entity_id")?,
+                    resolution: match r.try_get::<String, _>("resolution")?.as_str() {
+                        "confirmed" => HitResolution::Confirmed,
+                        _ => HitResolution::Dismissed,
+                    },
+                    note: r.try_get("note")?,
+                    reviewer_id: r.try_get("reviewer_id")?,
+                    at_ms: r.try_get("at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records the word of the case's holder on one of its hits; a later word replaces it.
+    pub async fn review_hit(
+        &self,
+        user: &StaffUser,
+        case_id: &str,
+        entity_id: &str,
+        resolution: HitResolution,
+        note: Option<&str>,
+    ) -> Result<Vec<HitReview>> {
+        let case = self.case(&user.tenant_id, case_id).await?;
+        if case.state == CaseState::Decided {
+            return Err(Error::CaseAlreadyDecided);
+        }
+        if case.state != CaseState::Claimed || case.holder_id.as_deref() != Some(user.id.as_str()) {
+            return Err(Error::LeaseNotHeld);
+        }
+        if case.lease_until_ms.is_some_and(|until| until <= now_ms()) {
+            return Err(Error::LeaseExpired);
+        }
+        let verdict = self.verdict(&user.tenant_id, &case.applicant_id).await?;
+        if !verdict.is_some_and(|v| hit_ids(&v.results).iter().any(|id| id == entity_id)) {
+            return Err(Error::NotFound("screening hit"));
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM hit_reviews WHERE case_id = $1 AND entity_id = $2")
+            .bind(case_id)
+            .bind(entity_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO hit_reviews (tenant_id, case_id, entity_id, resolution, note, reviewer_id, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&user.tenant_id)
+        .bind(case_id)
+        .bind(entity_id)
+        .bind(resolution.as_str())
+        .bind(note)
+        .bind(&user.id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            resolution.audit_action(),
+            &format!("case:{case_id}"),
+            json!({"entityId": entity_id}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.hit_reviews(&user.tenant_id, case_id).await
+    }
+
+    /// Refuses approval of a case while one of its screening hits is open or confirmed. One
+    /// read when the applicant had no hits, which is nearly always.
+    pub async fn check_hits_cleared(&self, tenant_id: &str, case_id: &str) -> Result<()> {
+        let row = sqlx::query(
+            "SELECT v.results FROM cases c JOIN verdicts v ON v.applicant_id = c.applicant_id \
+             WHERE c.id = $1 AND c.tenant_id = $2",
+        )
+        .bind(case_id)
+        .bind(tenant_id)
+        .fetch_optional(self.reader())
+        .await?;
+        let Some(row) = row else { return Ok(()) };
+        let results: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("results")?)
+            .map_err(|e| Error::Internal(format!("stored check results: {e}")))?;
+        let hits = hit_ids(&results);
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let reviews = self.hit_reviews(tenant_id, case_id).await?;
+        let word = |id: &str| reviews.iter().find(|r| r.entity_id == id).map(|r| r.resolution);
+        if let Some(confirmed) = hits.iter().find(|id| word(id) == Some(HitResolution::Confirmed)) {
+            return Err(Error::ScreeningHitConfirmed(confirmed.clone()));
+        }
+        let open: Vec<&str> = hits.iter().filter(|id| word(id).is_none()).map(String::as_str).collect();
+        if !open.is_empty() {
+            return Err(Error::ScreeningHitsOpen(open.join(", ")));
+        }
+        Ok(())
+    }
+}
