@@ -10,6 +10,8 @@ import { ScreeningHits } from "./screening-hits";
 import type { DuplicateMatch } from "../types";
 
 const RENEW_EVERY_MS = 60_000;
+/** The documents with the holder's photo, shown beside the selfie. */
+const IDENTITY_DOCUMENTS: string[] = ["PASSPORT", "ID_CARD", "DRIVERS", "RESIDENCE_PERMIT"];
 
 interface Props {
   api: Api;
@@ -26,7 +28,7 @@ interface Props {
 export function CaseView({ api, user, detail, onNext, onChanged, onOpen }: Props) {
   const { case: c, applicant, documents, verdict, history } = detail;
   // The identity document's photo side beside the selfie, for the face comparison.
-  const idFront = documents.find((d) => d.docType !== "SELFIE" && d.side !== "BACK");
+  const idFront = documents.find((d) => IDENTITY_DOCUMENTS.includes(d.docType) && d.side !== "BACK");
   const selfie = documents.find((d) => d.docType === "SELFIE");
   const others = documents.filter((d) => d !== idFront && d !== selfie);
   const [leaseUntil, setLeaseUntil] = useState(c.leaseUntilMs);

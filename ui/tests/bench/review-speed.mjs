@@ -106,7 +106,7 @@ try {
   const four = [];
   const other = [];
   await page.keyboard.press("n");
-  for (let i = 0; i < SAMPLES * 3 && four.length < SAMPLES; i++) {
+  for (let i = 0; i < SAMPLES * 4 && four.length < SAMPLES; i++) {
     const sample = await page.evaluate(async () => {
       for (;;) {
         const next = performance.getEntriesByName("next-case").at(-1);
