@@ -21,7 +21,8 @@ need_packages() {
 
 # The packages the server needs to build and run; the Rust toolchain is expected on PATH.
 need_build_packages() {
-  need_packages build-essential pkg-config curl ca-certificates
+  # libdbus-1-dev: the Secret Service keyring (identdesk-sync).
+  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev
   command -v cargo >/dev/null || { echo "cargo is missing: install Rust from rustup.rs first" >&2; exit 1; }
 }
 

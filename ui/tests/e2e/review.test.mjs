@@ -184,8 +184,12 @@ test("an admin adds a user who then signs in, and creates and revokes an API key
       body: JSON.stringify({ externalUserId: "admin-e2e", info: { firstName: "Key", lastName: "Test" } }),
     });
   assert.equal((await create()).status, 201, "the key works");
-  await page.click("table.api-keys tr:first-child >> text=Revoke");
-  await page.waitForSelector("table.api-keys tr:first-child >> text=revoked");
+  // The key's row, found by its id among the tenant's keys (the demo made one before).
+  const keys = (await apiGet(server, "/api-keys", await token(server, ADMIN))).body;
+  const created = keys.filter((k) => !k.revokedAtMs).sort((a, b) => b.createdAtMs - a.createdAtMs)[0];
+  const row = `table.api-keys tbody tr:has-text("${created.id.slice(0, 8)}")`;
+  await page.click(`${row} >> button:has-text("Revoke")`);
+  await page.waitForSelector(`${row} >> text=revoked`);
   assert.equal((await create()).status, 401, "a revoked key is refused");
   await page.close();
 });
