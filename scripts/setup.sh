@@ -21,9 +21,19 @@ need_packages() {
 
 # The packages the server needs to build and run; the Rust toolchain is expected on PATH.
 need_build_packages() {
-  # libdbus-1-dev: the Secret Service keyring (identdesk-sync).
-  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev
+  # libdbus-1-dev: the Secret Service keyring (identdesk-sync); WebKitGTK and the rest: the
+  # desktop app (Tauri).
+  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev \
+    libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
   command -v cargo >/dev/null || { echo "cargo is missing: install Rust from rustup.rs first" >&2; exit 1; }
+}
+
+# What drives the desktop window in tests: a virtual display, WebKit's WebDriver, and
+# tauri-driver between them.
+need_desktop_test_tools() {
+  need_packages xvfb webkit2gtk-driver
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v tauri-driver >/dev/null || cargo install tauri-driver --locked --quiet
 }
 
 # Node.js (18 or newer; Debian 12's is 18) and npm for the UI; Chromium for its browser tests.

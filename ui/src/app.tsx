@@ -11,6 +11,7 @@ import { isTyping } from "./keys";
 import { Supervisor } from "./screens/supervisor";
 import { Admin } from "./screens/admin";
 import { administers, audits } from "./roles";
+import { DeskStatusLine } from "./screens/desk-status";
 
 type View = "queue" | "supervisor" | "admin";
 const viewOf = (hash: string): View =>
@@ -48,6 +49,13 @@ export function App() {
       ),
     [session],
   );
+
+  // The desktop app keeps the sign-in in the OS keyring: resumed at start.
+  useEffect(() => {
+    if (session || !api.desk) return;
+    void api.desk.resume().then((s) => s && signedIn(s));
+    // Once, at start.
+  }, []);
 
   useEffect(() => {
     if (!session) return;
@@ -124,6 +132,7 @@ export function App() {
             </a>
           )}
         </nav>
+        {api.desk && <DeskStatusLine desk={api.desk} />}
         <span class="who">
           {session.user.email} · {session.user.role}
         </span>

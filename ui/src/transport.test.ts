@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, httpTransport, makeApi } from "./transport";
+import { ApiError, httpTransport, makeApi, tauriTransport } from "./transport";
 import type { Session } from "./types";
 
 const session: Session = {
@@ -59,5 +59,33 @@ describe("HTTP transport", () => {
     expect(await api.claim()).toBeUndefined();
     const err = await api.claim().catch((e: unknown) => e);
     expect((err as ApiError).code).toBe("OFFLINE");
+  });
+});
+
+describe("Tauri transport", () => {
+  it("sends every call through the api_request command and maps its errors", async () => {
+    const calls: [string, unknown][] = [];
+    const invoke = async (cmd: string, args: unknown) => {
+      calls.push([cmd, args]);
+      if (cmd === "api_request") throw { status: 409, code: "LEASE_NOT_HELD", message: "you do not hold this case" };
+      if (cmd === "api_bytes") return new Uint8Array([137, 80, 78, 71]).buffer;
+      if (cmd === "desk_status") return { online: false, pending: 2, conflicts: 0, lastSyncMs: null, cursor: 7 };
+      return null;
+    };
+    const api = makeApi(tauriTransport(invoke), () => session, () => undefined);
+    const err = await api.decide("c1", { answer: "GREEN", labels: [], version: 3 }, "key-1").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe("LEASE_NOT_HELD");
+    expect(calls[0]?.[0]).toBe("api_request");
+    const sent = (calls[0]?.[1] as { request: { path: string; method: string } }).request;
+    expect([sent.method, sent.path]).toEqual(["POST", "/cases/c1/decision"]);
+    const image = await api.documentImage("d1");
+    expect(new Uint8Array(await image.arrayBuffer())).toEqual(new Uint8Array([137, 80, 78, 71]));
+    expect((await api.desk?.status())?.pending).toBe(2);
+  });
+
+  it("has no desktop extras in a browser", () => {
+    const api = makeApi(httpTransport("/api/v1", fetch), () => session, () => undefined);
+    expect(api.desk).toBeUndefined();
   });
 });

@@ -40,11 +40,31 @@ export interface Request {
   headers?: Record<string, string>;
 }
 
+/** The desktop console's state, as its status line shows it. */
+export interface DeskStatus {
+  online: boolean;
+  pending: number;
+  conflicts: number;
+  lastSyncMs: number | null;
+  cursor: number;
+}
+
+/** What only the desktop app has: a sync with an outbox, and a sign-in kept in the keyring. */
+export interface Desk {
+  status(): Promise<DeskStatus>;
+  /** The sign-in the keyring kept from the last run, if still valid. */
+  resume(): Promise<Session | null>;
+  /** Why sign-ins are not kept between runs, when no keyring is usable. */
+  keyringProblem(): Promise<string | null>;
+}
+
 export interface Transport {
   /** JSON in, JSON out; `undefined` for 204. Throws `ApiError`. */
   json<T>(request: Request, token: string | null): Promise<T>;
   /** Bytes (document images). */
   blob(path: string, token: string | null): Promise<Blob>;
+  /** Present in the desktop app only. */
+  desk?: Desk;
 }
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -105,8 +125,18 @@ export function tauriTransport(invoke: (cmd: string, args: unknown) => Promise<u
       }
     },
     async blob(path: string, token: string | null): Promise<Blob> {
-      const bytes = (await invoke("api_bytes", { path, token })) as number[];
-      return new Blob([new Uint8Array(bytes)]);
+      try {
+        const bytes = (await invoke("api_bytes", { path, token })) as ArrayBuffer | number[];
+        return new Blob([bytes instanceof ArrayBuffer ? bytes : new Uint8Array(bytes)]);
+      } catch (e) {
+        const err = e as { status?: number; code?: string; message?: string };
+        throw new ApiError(err.status ?? 0, err.code ?? "DESKTOP", err.message ?? String(e));
+      }
+    },
+    desk: {
+      status: async () => (await invoke("desk_status", {})) as DeskStatus,
+      resume: async () => ((await invoke("resume_sign_in", {})) as Session | null) ?? null,
+      keyringProblem: async () => ((await invoke("keyring_problem", {})) as string | null) ?? null,
     },
   };
 }
@@ -127,6 +157,8 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
     }
   };
   return {
+    /** The desktop app's extras; `undefined` in a browser. */
+    desk: transport.desk,
     login: (email: string, password: string) =>
       transport.json<Session>({ method: "POST", path: "/auth/login", body: { email, password } }, null),
     logout: () => call<void>({ method: "POST", path: "/auth/logout" }),

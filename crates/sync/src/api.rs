@@ -212,6 +212,47 @@ impl ServerApi {
         }
     }
 
+    /// Any other call of the UI, passed on as it is: JSON in, JSON out (`null` for 204).
+    pub async fn forward(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut request = match method {
+            "GET" => self.http.get(url),
+            "POST" => self.http.post(url),
+            other => return Err(SyncError::Protocol(format!("the desktop does not pass on {other} requests"))),
+        };
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let res = self.send(request).await?;
+        if res.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
+        res.json().await.map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    /// Signs in; returns the server's answer (token, expiry, user).
+    pub async fn login(server: &str, email: &str, password: &str) -> Result<Value> {
+        let api = ServerApi::new(server, "");
+        let url = format!("{}/auth/login", api.base);
+        let res = api
+            .http
+            .post(url)
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .map_err(|e| SyncError::Offline(e.to_string()))?;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if status == 200 {
+            return Ok(body);
+        }
+        Err(SyncError::Server {
+            status,
+            code: body["code"].as_str().unwrap_or("HTTP_ERROR").to_owned(),
+            message: body["message"].as_str().unwrap_or("sign-in failed").to_owned(),
+        })
+    }
+
     /// The push channel's address: `ws://…/api/v1/events`.
     pub fn events_url(&self) -> String {
         format!("{}/events", self.base.replacen("http", "ws", 1))

@@ -130,7 +130,13 @@ impl Sync {
     /// Fetches a case's detail and document images into the cache.
     pub async fn cache_case(&self, case_id: &str) -> Result<Value> {
         let detail = self.seen(self.api.case_detail(case_id).await)?;
-        self.cache.save_detail(case_id, &detail).await?;
+        self.keep(case_id, &detail).await?;
+        Ok(detail)
+    }
+
+    /// Keeps a case detail read from the server, with its document images, for offline work.
+    pub async fn keep(&self, case_id: &str, detail: &Value) -> Result<()> {
+        self.cache.save_detail(case_id, detail).await?;
         for doc in detail["documents"].as_array().into_iter().flatten() {
             if let Some(doc_id) = doc["id"].as_str() {
                 let bytes = self.seen(self.api.document(doc_id).await)?;
@@ -139,8 +145,7 @@ impl Sync {
         }
         // The feed may not have the claim yet: the detail's case is newer or as new.
         let seq = detail["case"]["changeSeq"].as_i64().unwrap_or(0);
-        self.cache.apply(&[FeedChange::case(seq, &detail["case"].to_string())?], 0).await?;
-        Ok(detail)
+        self.cache.apply(&[FeedChange::case(seq, &detail["case"].to_string())?], 0).await
     }
 
     /// Records a decision: in the outbox on disk first ("saved"), then sent if the server is
@@ -162,7 +167,7 @@ impl Sync {
         for item in self.cache.pending().await? {
             match self.seen(self.api.decide(&item.case_id, &item.idempotency_key, &item.input).await) {
                 Ok(DecisionAnswer::Accepted(decision)) => {
-                    self.cache.mark_sent(item.seq, decision["id"].as_str()).await?;
+                    self.cache.mark_sent(item.seq, &decision).await?;
                     sent += 1;
                 }
                 Ok(DecisionAnswer::Refused { code, message }) => {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cache;
 pub mod credentials;
+pub mod desk;
 pub mod engine;
 pub mod error;
 pub mod outbox;

@@ -82,13 +82,15 @@ impl Cache {
         rows.iter().map(item).collect()
     }
 
-    pub(crate) async fn mark_sent(&self, seq: i64, decision_id: Option<&str>) -> Result<()> {
+    /// The server has the decision; its answer is kept for the reviewer's screen.
+    pub(crate) async fn mark_sent(&self, seq: i64, decision: &Value) -> Result<()> {
         sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at_ms = ?, server_decision_id = ?, attempts = attempts + 1 \
-             WHERE seq = ?",
+            "UPDATE outbox SET state = 'sent', sent_at_ms = ?, server_decision_id = ?, server_body = ?, \
+             attempts = attempts + 1 WHERE seq = ?",
         )
         .bind(now_ms())
-        .bind(decision_id)
+        .bind(decision["id"].as_str())
+        .bind(decision.to_string())
         .bind(seq)
         .execute(&self.pool)
         .await?;
@@ -143,6 +145,14 @@ impl Cache {
                 })
             })
             .collect()
+    }
+
+    /// An outbox entry's state now, and the server's answer when it has one.
+    pub async fn outbox_entry(&self, seq: i64) -> Result<(String, Option<Value>)> {
+        let row =
+            sqlx::query("SELECT state, server_body FROM outbox WHERE seq = ?").bind(seq).fetch_one(&self.pool).await?;
+        let body: Option<String> = row.try_get("server_body")?;
+        Ok((row.try_get("state")?, body.as_deref().map(parse).transpose()?))
     }
 
     /// The reviewer has seen a conflict: it leaves the list.

@@ -102,6 +102,9 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
     return (
       <aside class="decision done" role="status">
         <h2>Decided: {done.answer}{done.rejectType ? ` · ${done.rejectType}` : ""}</h2>
+        {"pending" in done && (
+          <p class="pending">Saved on this computer; it is sent when the server can be reached.</p>
+        )}
         {done.labels.length > 0 && <p>{done.labels.join(", ")}</p>}
         <button class="primary" onClick={onNext} title="n or Ctrl+Enter">Next case</button>
       </aside>

@@ -2,7 +2,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, token, apiGet, launchBrowser, clearHitCases } from "./server.mjs";
+import { startServer, token, apiGet, launchBrowser, clearHitCases, signIn as signInAs } from "./server.mjs";
 
 const REVIEWER = "reviewer@demo.identdesk.test";
 const REVIEWER2 = "reviewer2@demo.identdesk.test";
@@ -32,13 +32,7 @@ async function picture(page, name) {
   await page.screenshot({ path: new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname });
 }
 
-async function signIn(page, email) {
-  await page.goto(server.url + "/");
-  await page.fill("input[name=email]", email);
-  await page.fill("input[name=password]", server.passwords[email]);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("text=Start reviewing");
-}
+const signIn = (page, email) => signInAs(page, server, email);
 
 test("a reviewer claims a case and rejects it RETRY with two labels found by search and both comments", async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });

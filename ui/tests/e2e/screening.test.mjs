@@ -3,7 +3,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, token, apiGet, apiPost, hitCases, launchBrowser } from "./server.mjs";
+import { startServer, token, apiGet, apiPost, hitCases, launchBrowser, signIn as signInAs } from "./server.mjs";
 
 const REVIEWER = "reviewer@demo.identdesk.test";
 const SUPERVISOR = "supervisor@demo.identdesk.test";
@@ -20,13 +20,7 @@ after(async () => {
   server?.stop();
 });
 
-async function signIn(page, email) {
-  await page.goto(server.url + "/");
-  await page.fill("input[name=email]", email);
-  await page.fill("input[name=password]", server.passwords[email]);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("text=Start reviewing");
-}
+const signIn = (page, email) => signInAs(page, server, email);
 
 test("a namesake's hit is dismissed before approving; a confirmed hit cannot be approved", async () => {
   const sup = await token(server, SUPERVISOR);

@@ -128,3 +128,12 @@ export async function clearHitCases(server, reviewer, supervisor) {
     }
   }
 }
+
+/** Signs in through the sign-in screen of `page` and waits for the queue. */
+export async function signIn(page, server, email) {
+  await page.goto(server.url + "/");
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", server.passwords[email]);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("text=Start reviewing");
+}

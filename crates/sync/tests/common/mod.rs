@@ -75,7 +75,8 @@ impl ServerProcess {
     }
 
     pub async fn start() -> ServerProcess {
-        Self::start_with(12, 0).await
+        // Bare queued cases besides the demo's random mix: enough to assign in every test.
+        Self::start_with(12, 20).await
     }
 
     /// Starts (again) on the same port and data.

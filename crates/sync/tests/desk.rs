@@ -1,0 +1,84 @@
+//! The desktop's transport against a real server process: sign-in, a claimed case read from
+//! the server and then from the cache while the server is down, a decision saved offline and
+//! sent when it is back, document images from the cache, and sign-out clearing it all.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ServerProcess, REVIEWER};
+use identdesk_sync::desk::{Desk, UiRequest};
+use serde_json::{json, Value};
+
+fn request(method: &str, path: &str, body: Option<Value>) -> UiRequest {
+    UiRequest { method: method.into(), path: path.into(), body, headers: None }
+}
+
+#[tokio::test]
+async fn a_reviewer_finishes_a_case_while_the_server_is_away() {
+    let mut server = ServerProcess::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::new(&server.url, dir.path().to_path_buf());
+
+    let wrong =
+        desk.request(request("POST", "/auth/login", Some(json!({"email": REVIEWER, "password": "nope"})))).await;
+    assert_eq!(wrong.unwrap_err().code, "INVALID_CREDENTIALS");
+    let signed_in = desk
+        .request(request(
+            "POST",
+            "/auth/login",
+            Some(json!({"email": REVIEWER, "password": server.passwords[REVIEWER]})),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(signed_in["user"]["email"], REVIEWER);
+
+    let case = server.assign_cases(REVIEWER, 1).await.remove(0);
+    let online = desk.request(request("GET", &format!("/cases/{case}"), None)).await.unwrap();
+    let document = online["documents"][0]["id"].as_str().unwrap().to_owned();
+    let image = desk.bytes(&format!("/documents/{document}/content")).await.unwrap();
+    assert!(image.starts_with(b"\x89PNG"), "the image, from the server");
+    // Passed on as it is: the labels catalogue.
+    let labels = desk.request(request("GET", "/labels", None)).await.unwrap();
+    assert!(labels.as_array().unwrap().len() >= 60);
+
+    server.stop();
+    let offline = desk.request(request("GET", &format!("/cases/{case}"), None)).await.unwrap();
+    assert_eq!(offline["applicant"], online["applicant"], "the same case, from the cache");
+    assert_eq!(desk.bytes(&format!("/documents/{document}/content")).await.unwrap(), image);
+    let version = online["case"]["version"].clone();
+    let saved = desk
+        .request(request(
+            "POST",
+            &format!("/cases/{case}/decision"),
+            Some(json!({"answer": "GREEN", "labels": [], "version": version})),
+        ))
+        .await
+        .unwrap();
+    assert_eq!((saved["pending"].as_bool(), saved["answer"].as_str()), (Some(true), Some("GREEN")));
+    let status = desk.status().await.unwrap();
+    assert_eq!((status.online, status.pending), (false, 1));
+
+    server.resume().await;
+    let mut pending = 1;
+    for _ in 0..120 {
+        pending = desk.status().await.unwrap().pending;
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(pending, 0, "sent once the server was back");
+    let token = server.login(REVIEWER).await;
+    assert_eq!(server.get(&token, &format!("/cases/{case}")).await["decision"]["answer"], "GREEN");
+
+    desk.request(request("POST", "/auth/logout", None)).await.unwrap();
+    let after = desk.request(request("GET", &format!("/cases/{case}"), None)).await.unwrap_err();
+    assert_eq!(after.status, 401, "signed out");
+    let cache =
+        std::fs::read_dir(dir.path()).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(".db"));
+    let cache = identdesk_sync::Cache::open(&cache.unwrap().path()).await.unwrap();
+    assert_eq!(cache.case_count().await.unwrap(), 0, "the cache is cleared at sign-out");
+    assert!(cache.detail(&case).await.unwrap().is_none());
+    assert!(cache.media(&document).await.unwrap().is_none());
+}
