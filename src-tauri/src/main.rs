@@ -5,7 +5,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use identdesk_sync::desk::{Desk, UiError, UiRequest};
-use identdesk_sync::Status;
+use identdesk_sync::{Conflict, Status};
 use serde_json::Value;
 use tauri::{Manager, State};
 
@@ -22,6 +22,16 @@ async fn api_bytes(desk: State<'_, Desk>, path: String) -> Result<tauri::ipc::Re
 #[tauri::command]
 async fn desk_status(desk: State<'_, Desk>) -> Result<Status, UiError> {
     desk.status().await
+}
+
+#[tauri::command]
+async fn desk_conflicts(desk: State<'_, Desk>) -> Result<Vec<Conflict>, UiError> {
+    desk.conflicts().await
+}
+
+#[tauri::command]
+async fn dismiss_conflict(desk: State<'_, Desk>, seq: i64) -> Result<(), UiError> {
+    desk.dismiss_conflict(seq).await
 }
 
 /// The sign-in the keyring kept from the last run, if it is still valid.
@@ -45,7 +55,15 @@ fn main() {
             app.manage(Desk::new(&server, data));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![api_request, api_bytes, desk_status, resume_sign_in, keyring_problem])
+        .invoke_handler(tauri::generate_handler![
+            api_request,
+            api_bytes,
+            desk_status,
+            desk_conflicts,
+            dismiss_conflict,
+            resume_sign_in,
+            keyring_problem
+        ])
         .run(tauri::generate_context!())
         .expect("the desktop window opens");
 }

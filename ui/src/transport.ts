@@ -49,9 +49,20 @@ export interface DeskStatus {
   cursor: number;
 }
 
+/** A decision the server refused, with the server's version of the case beside it. */
+export interface DeskConflict {
+  item: { seq: number; caseId: string; input: DecisionInput; createdAtMs: number };
+  code: string;
+  message: string;
+  /** The case as the server has it (its decision included), when it could be read. */
+  server: CaseDetail | null;
+}
+
 /** What only the desktop app has: a sync with an outbox, and a sign-in kept in the keyring. */
 export interface Desk {
   status(): Promise<DeskStatus>;
+  conflicts(): Promise<DeskConflict[]>;
+  dismissConflict(seq: number): Promise<void>;
   /** The sign-in the keyring kept from the last run, if still valid. */
   resume(): Promise<Session | null>;
   /** Why sign-ins are not kept between runs, when no keyring is usable. */
@@ -135,6 +146,8 @@ export function tauriTransport(invoke: (cmd: string, args: unknown) => Promise<u
     },
     desk: {
       status: async () => (await invoke("desk_status", {})) as DeskStatus,
+      conflicts: async () => (await invoke("desk_conflicts", {})) as DeskConflict[],
+      dismissConflict: async (seq: number) => void (await invoke("dismiss_conflict", { seq })),
       resume: async () => ((await invoke("resume_sign_in", {})) as Session | null) ?? null,
       keyringProblem: async () => ((await invoke("keyring_problem", {})) as string | null) ?? null,
     },

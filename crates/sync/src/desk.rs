@@ -15,7 +15,7 @@ use tokio::sync::{watch, Mutex};
 use crate::credentials::{Credentials, SavedSignIn};
 use crate::engine::{Status, Sync, MEDIA_TTL_MS};
 use crate::error::SyncError;
-use crate::{Cache, ServerApi};
+use crate::{Cache, Conflict, ServerApi};
 
 /// A request of the UI, as its transport module sends it.
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +222,16 @@ impl Desk {
             return Ok(bytes);
         }
         Ok(sync.api.document(id).await?)
+    }
+
+    /// Decisions the server refused, each with the server's version of the case beside it.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>, UiError> {
+        Ok(self.sync().await?.cache.conflicts().await?)
+    }
+
+    /// The reviewer has read a conflict: it leaves the list.
+    pub async fn dismiss_conflict(&self, seq: i64) -> Result<(), UiError> {
+        Ok(self.sync().await?.cache.dismiss_conflict(seq).await?)
     }
 
     /// Drops cached personal data no open case needs; the shell calls this now and then.
