@@ -42,12 +42,27 @@ pub struct DecisionInput {
     /// Staff only.
     #[serde(default)]
     pub internal_note: Option<String>,
+    /// For a RETRY: which documents the applicant must upload again, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reupload: Vec<ReuploadRequest>,
     /// The case version the reviewer decided on (optimistic concurrency).
     pub version: i64,
 }
 
+/// One document the applicant is asked to upload again, with the reason they are shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReuploadRequest {
+    pub document_id: String,
+    pub reason: String,
+}
+
 /// Longest comment or note we keep, in characters.
 pub const MAX_COMMENT_CHARS: usize = 4000;
+/// Longest re-upload reason, in characters, and most re-upload requests in one decision.
+pub const MAX_REUPLOAD_REASON_CHARS: usize = 500;
+pub const MAX_REUPLOADS: usize = 20;
 
 impl DecisionInput {
     /// An approval of the case at `version`, with no comments.
@@ -59,6 +74,7 @@ impl DecisionInput {
             moderation_comment: None,
             client_comment: None,
             internal_note: None,
+            reupload: vec![],
             version,
         }
     }
@@ -74,6 +90,19 @@ impl DecisionInput {
             }
             Answer::Red if self.labels.is_empty() => {
                 Err(DomainError::InvalidDecision("a RED decision needs at least one rejection label"))
+            }
+            _ if !self.reupload.is_empty() && self.reject_type != Some(RejectType::Retry) => {
+                Err(DomainError::InvalidDecision("documents can be asked for again only with a RED RETRY"))
+            }
+            _ if self.reupload.len() > MAX_REUPLOADS => {
+                Err(DomainError::InvalidDecision("at most 20 documents can be asked for again"))
+            }
+            _ if self.reupload.iter().any(|r| {
+                let n = r.reason.trim().chars().count();
+                n == 0 || n > MAX_REUPLOAD_REASON_CHARS
+            }) =>
+            {
+                Err(DomainError::InvalidDecision("each document asked for again needs a reason of 1 to 500 characters"))
             }
             _ => {
                 let texts = [&self.moderation_comment, &self.client_comment, &self.internal_note];
@@ -98,6 +127,7 @@ mod tests {
             moderation_comment: None,
             client_comment: None,
             internal_note: None,
+            reupload: vec![],
             version: 1,
         }
     }
@@ -119,5 +149,29 @@ mod tests {
         .unwrap();
         assert_eq!(d.labels, vec![RejectLabel::BAD_SELFIE]);
         assert!(serde_json::from_str::<DecisionInput>(r#"{"answer":"GREEN","version":1,"colour":"x"}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod reupload_tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_asked_for_again_only_with_a_retry_and_a_reason() {
+        let mut retry = DecisionInput::green(1);
+        retry.answer = Answer::Red;
+        retry.reject_type = Some(RejectType::Retry);
+        retry.labels = vec![RejectLabel::LOW_QUALITY];
+        retry.reupload = vec![ReuploadRequest { document_id: "d-1".into(), reason: "The photo is blurred.".into() }];
+        assert!(retry.validate().is_ok());
+        let mut final_ = retry.clone();
+        final_.reject_type = Some(RejectType::Final);
+        assert!(final_.validate().is_err());
+        let mut blank = retry.clone();
+        blank.reupload[0].reason = "  ".into();
+        assert!(blank.validate().is_err());
+        let mut many = retry.clone();
+        many.reupload = vec![retry.reupload[0].clone(); MAX_REUPLOADS + 1];
+        assert!(many.validate().is_err());
     }
 }

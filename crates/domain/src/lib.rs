@@ -14,7 +14,7 @@ pub mod tenant;
 pub use applicant::{ApplicantInfo, ApplicantStatus, DocumentSide, DocumentType};
 pub use audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS_HASH};
 pub use case::{CaseKind, CaseState, DecideRefusal, LeaseView};
-pub use decision::{Answer, DecisionInput, RejectType};
+pub use decision::{Answer, DecisionInput, RejectType, ReuploadRequest};
 pub use error::DomainError;
 pub use labels::{LabelGroup, LabelInfo, RejectLabel};
 pub use role::Role;

@@ -135,6 +135,23 @@ async fn a_supervisor_assigns_a_case_and_the_list_filters_by_label_reviewer_and_
         let claimed: Value =
             s.http.post(s.at("/cases/claim")).bearer_auth(&reviewer).send().await.unwrap().json().await.unwrap();
         assert_eq!(claimed["id"], case_id.as_str(), "{b}: the assigned case is Rex's claim");
+        let decide = |body: serde_json::Value, key: &'static str| {
+            s.http
+                .post(s.at(&format!("/cases/{case_id}/decision")))
+                .bearer_auth(&reviewer)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+        };
+        // A document asked for again must be the applicant's, and only with a RETRY.
+        let version = claimed["version"].clone();
+        let unknown = json!({"answer": "RED", "rejectType": "RETRY", "labels": ["LOW_QUALITY"], "version": version,
+                             "reupload": [{"documentId": "nope", "reason": "Blurred."}]});
+        let (status, code) = error_of(decide(unknown, "r-1").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (422, "INVALID_DECISION"), "{b}");
+        let on_final = json!({"answer": "RED", "rejectType": "FINAL", "labels": ["FORGERY"], "version": version,
+                              "reupload": [{"documentId": "nope", "reason": "Blurred."}]});
+        assert_eq!(error_of(decide(on_final, "r-2").await.unwrap()).await.0, 422, "{b}");
         let input = DecisionInput {
             answer: Answer::Red,
             reject_type: Some(RejectType::Final),

@@ -180,6 +180,8 @@ export interface Decision {
   labels: RejectLabel[];
   moderationComment?: string | null;
   rejectType?: null | RejectType;
+  /** For a RETRY: the documents the applicant must upload again, and why. */
+  reupload: ReuploadRequest[];
   reviewerId: string;
 }
 
@@ -194,6 +196,8 @@ export interface DecisionInput {
   /** Shown to the applicant. */
   moderationComment?: string | null;
   rejectType?: null | RejectType;
+  /** For a RETRY: which documents the applicant must upload again, and why. */
+  reupload?: ReuploadRequest[];
   /** The case version the reviewer decided on (optimistic concurrency). */
   version: number;
 }
@@ -305,6 +309,12 @@ export type RejectLabel = "FORGERY" | "DOCUMENT_TEMPLATE" | "SELFIE_MISMATCH" | 
 
 /** FINAL: the applicant cannot try again. RETRY: the applicant may fix and resubmit. */
 export type RejectType = "FINAL" | "RETRY";
+
+/** One document the applicant is asked to upload again, with the reason they are shown. */
+export interface ReuploadRequest {
+  documentId: string;
+  reason: string;
+}
 
 /** One reviewer's work over a period. */
 export interface ReviewerStats {

@@ -34,6 +34,8 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
   const [moderation, setModeration] = useState("");
   const [client, setClient] = useState("");
   const [note, setNote] = useState("");
+  // For a RETRY: document id → the reason the applicant reads.
+  const [reupload, setReupload] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<Decision | null>(detail.decision ?? null);
   // One key per decision attempt: a retry after a lost answer is not a second decision.
@@ -53,6 +55,11 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
       setError("A rejection needs at least one label.");
       return;
     }
+    const asked = Object.entries(reupload);
+    if (answer === "RED" && rejectType === "RETRY" && asked.some(([, reason]) => !reason.trim())) {
+      setError("Each document asked for again needs a reason for the applicant.");
+      return;
+    }
     setError(null);
     try {
       const input = {
@@ -63,6 +70,9 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
         ...(moderation.trim() ? { moderationComment: moderation.trim() } : {}),
         ...(client.trim() ? { clientComment: client.trim() } : {}),
         ...(note.trim() ? { internalNote: note.trim() } : {}),
+        ...(answer === "RED" && rejectType === "RETRY" && asked.length > 0
+          ? { reupload: asked.map(([documentId, reason]) => ({ documentId, reason: reason.trim() })) }
+          : {}),
       };
       setDone(await api.decide(c.id, input, key.current));
     } catch (e) {
@@ -106,6 +116,9 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
           <p class="pending">Saved on this computer; it is sent when the server can be reached.</p>
         )}
         {done.labels.length > 0 && <p>{done.labels.join(", ")}</p>}
+        {(done.reupload ?? []).length > 0 && (
+          <p>Asked for again: {(done.reupload ?? []).length} document{(done.reupload ?? []).length > 1 ? "s" : ""}</p>
+        )}
         <button class="primary" onClick={onNext} title="n or Ctrl+Enter">Next case</button>
       </aside>
     );
@@ -128,6 +141,41 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
             <label><input type="radio" name="rt" checked={rejectType === "RETRY"} onChange={() => setRejectType("RETRY")} /> RETRY</label>
           </div>
           <LabelPicker catalogue={catalogue} picked={labels} onChange={setLabels} />
+          {rejectType === "RETRY" && detail.documents.length > 0 && (
+            <fieldset class="reupload">
+              <legend>Ask for again</legend>
+              {detail.documents.map((d) => {
+                const asked = d.id in reupload;
+                return (
+                  <div key={d.id} class="reupload-doc">
+                    <label>
+                      <input
+                        type="checkbox"
+                        name="reupload"
+                        value={d.id}
+                        checked={asked}
+                        onChange={() => {
+                          const next = { ...reupload };
+                          if (asked) delete next[d.id];
+                          else next[d.id] = "";
+                          setReupload(next);
+                        }}
+                      />{" "}
+                      {d.docType} {d.side ?? ""}
+                    </label>
+                    {asked && (
+                      <input
+                        name={`reupload-reason-${d.id}`}
+                        placeholder="Why, for the applicant (e.g. the photo is blurred)"
+                        value={reupload[d.id]}
+                        onInput={(e) => setReupload({ ...reupload, [d.id]: e.currentTarget.value })}
+                      />
+                    )}
+                  </div>
+                );
+              })}
+            </fieldset>
+          )}
         </>
       )}
       <label>

@@ -55,6 +55,10 @@ test("a reviewer claims a case and rejects it RETRY with two labels found by sea
   await page.press("#label-search", "Enter");
   await page.fill("#label-search", "low quality");
   await page.press("#label-search", "Enter");
+  // One document asked for again, with the reason the applicant reads.
+  const asked = await page.getAttribute("input[name=reupload] >> nth=0", "value");
+  await page.check("input[name=reupload] >> nth=0");
+  await page.fill(`input[name=reupload-reason-${asked}]`, "The photo is too dark to read.");
   await page.fill("textarea[name=moderationComment]", "Please upload the back side of your ID card.");
   await page.fill("textarea[name=clientComment]", "Back side missing; the front is blurred.");
   await page.waitForSelector(".doc img");
@@ -77,6 +81,7 @@ test("a reviewer claims a case and rejects it RETRY with two labels found by sea
   assert.deepEqual(d.labels, ["BACK_SIDE_MISSING", "LOW_QUALITY"]);
   assert.equal(d.clientComment, "Back side missing; the front is blurred.");
   assert.equal(d.internalNote, null);
+  assert.deepEqual(d.reupload, [{ documentId: asked, reason: "The photo is too dark to read." }]);
   rejectedCase = decided[0].case.id;
 
   // A second reviewer cannot decide the same case.

@@ -82,7 +82,8 @@ test("a broken MRZ check digit is crossed, with the digit found and the one expe
   await signIn(page, REVIEWER);
   await page.selectOption("select[name=state]", "");
   await page.selectOption("select[name=label]", "FORGERY");
-  await page.click(".case-list .row[data-case]");
+  // The filtered list, not the one before it: its row shows the label.
+  await page.click(".case-list .row[data-case]:has-text('FORGERY')");
   await page.waitForSelector(".mrz");
   const crossed = await page.$$eval(".mrz tr.error", (rows) => rows.map((r) => r.textContent));
   assert.equal(crossed.length, 2, "the date of birth and the composite");
@@ -97,7 +98,7 @@ test("a duplicate links to the other applicant's case", async () => {
   await signIn(page, REVIEWER);
   await page.selectOption("select[name=state]", "");
   await page.selectOption("select[name=label]", "DUPLICATE");
-  await page.click(".case-list .row[data-case]");
+  await page.click(".case-list .row[data-case]:has-text('DUPLICATE')");
   // The second of the two applicants with one passport is the duplicate; the link opens the first.
   const clientId = () => page.textContent("dl.profile dt:has-text(\"Client's id\") + dd");
   await page.waitForSelector("ul.duplicates");

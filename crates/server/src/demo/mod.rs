@@ -345,8 +345,7 @@ async fn decide_some(store: &Store, tenant_id: &str, decisions: usize, rng: &mut
                 labels,
                 moderation_comment: Some("Please upload clear photos of both sides of your ID.".into()),
                 client_comment: Some("Rejected after manual review.".into()),
-                internal_note: None,
-                version: case.version,
+                ..DecisionInput::green(case.version)
             }
         };
         store.decide(reviewer, &case.id, &format!("demo-{}", case.id), &input).await?;

@@ -56,6 +56,8 @@ pub struct Decision {
     pub internal_note: Option<String>,
     /// SHA-256 over the applicant's document hashes at the moment of the decision.
     pub evidence_hash: String,
+    /// For a RETRY: the documents the applicant must upload again, and why.
+    pub reupload: Vec<identdesk_domain::ReuploadRequest>,
     /// The case version the decision was made on.
     pub case_version: i64,
     pub change_seq: i64,
@@ -198,6 +200,8 @@ pub(super) fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<Decision> {
         client_comment: row.try_get("client_comment")?,
         internal_note: row.try_get("internal_note")?,
         evidence_hash: row.try_get("evidence_hash")?,
+        reupload: serde_json::from_str(&row.try_get::<String, _>("reupload")?)
+            .map_err(|e| Error::Internal(format!("stored re-upload requests: {e}")))?,
         case_version: row.try_get("case_version")?,
         change_seq: row.try_get("change_seq")?,
         decided_at_ms: row.try_get("decided_at_ms")?,
@@ -470,6 +474,16 @@ impl Store {
         input.validate()?;
         if input.answer == Answer::Green {
             self.check_hits_cleared(&user.tenant_id, case_id).await?;
+        }
+        if !input.reupload.is_empty() {
+            let case = self.case(&user.tenant_id, case_id).await?;
+            let documents = self.documents(&user.tenant_id, &case.applicant_id).await?;
+            if let Some(r) = input.reupload.iter().find(|r| !documents.iter().any(|d| d.id == r.document_id)) {
+                return Err(Error::InvalidDecision(format!(
+                    "document {} is not one of this applicant's documents",
+                    r.document_id
+                )));
+            }
         }
         let request_hash = sha256_hex(
             format!("{case_id}\n{}", serde_json::to_string(input).expect("decision input serialises")).as_bytes(),

@@ -166,6 +166,7 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
                     client_comment: d.input.client_comment.clone(),
                     internal_note: d.input.internal_note.clone(),
                     evidence_hash: evidence_hash.clone(),
+                    reupload: d.input.reupload.clone(),
                     case_version: case.version,
                     change_seq: 0,
                     decided_at_ms: now,
@@ -352,10 +353,10 @@ fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision
     BulkWrite {
         head: "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
                moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
-               case_version, change_seq, decided_at_ms) \
+               case_version, change_seq, decided_at_ms, reupload) \
                SELECT v.id, v.tenant_id, v.case_id, v.applicant_id, v.reviewer_id, v.answer, v.reject_type, v.labels, \
                v.moderation_comment, v.client_comment, v.internal_note, v.evidence_hash, v.idempotency_key, \
-               v.request_hash, v.case_version, v.change_seq, v.decided_at_ms FROM ",
+               v.request_hash, v.case_version, v.change_seq, v.decided_at_ms, v.reupload FROM ",
         columns: &[
             ("id", Col::Text),
             ("tenant_id", Col::Text),
@@ -374,6 +375,7 @@ fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision
             ("case_version", Col::Int),
             ("change_seq", Col::Int),
             ("decided_at_ms", Col::Int),
+            ("reupload", Col::Text),
         ],
         key: None,
         rows: decided
@@ -388,7 +390,8 @@ fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision
                        "internal_note": d.internal_note, "evidence_hash": d.evidence_hash,
                        "idempotency_key": r.key, "request_hash": r.request_hash,
                        "case_version": d.case_version, "change_seq": d.change_seq,
-                       "decided_at_ms": d.decided_at_ms})
+                       "decided_at_ms": d.decided_at_ms,
+                       "reupload": serde_json::to_string(&d.reupload).expect("requests serialise")})
             })
             .collect(),
     }

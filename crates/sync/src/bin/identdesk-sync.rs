@@ -84,6 +84,7 @@ async fn execute(cli: Cli) -> Result<ExitCode, SyncError> {
                 moderation_comment: comment,
                 client_comment: None,
                 internal_note: None,
+                reupload: vec![],
                 version: case["version"].as_i64().unwrap_or_default(),
             };
             let item =
