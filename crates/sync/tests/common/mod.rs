@@ -16,6 +16,12 @@ pub const SUPERVISOR: &str = "supervisor@demo.identdesk.test";
 /// The server binary, built first if needed (the tests of this crate do not build it): the
 /// debug build for tests, the release build for benchmarks (compiled without debug assertions).
 pub fn server_binary() -> PathBuf {
+    // The test command builds every binary first and says where the server is.
+    if let Ok(bin) = std::env::var("IDENTDESK_SERVER_BIN") {
+        if cfg!(debug_assertions) {
+            return PathBuf::from(bin);
+        }
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let release = !cfg!(debug_assertions);
     let mut build = Command::new(env!("CARGO"));
