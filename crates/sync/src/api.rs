@@ -138,10 +138,6 @@ impl ServerApi {
         ServerApi { http, base: format!("{}/api/v1", server.trim_end_matches('/')), token: token.to_owned() }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     pub fn token(&self) -> &str {
         &self.token
     }

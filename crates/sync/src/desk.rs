@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::{watch, Mutex};
 
 use crate::credentials::{Credentials, SavedSignIn};
-use crate::engine::{Status, Sync, MEDIA_TTL_MS};
+use crate::engine::{Status, Sync};
 use crate::error::SyncError;
 use crate::{Cache, Conflict, ServerApi};
 
@@ -232,14 +232,5 @@ impl Desk {
     /// The reviewer has read a conflict: it leaves the list.
     pub async fn dismiss_conflict(&self, seq: i64) -> Result<(), UiError> {
         Ok(self.sync().await?.cache.dismiss_conflict(seq).await?)
-    }
-
-    /// Drops cached personal data no open case needs; the shell calls this now and then.
-    pub async fn prune(&self) -> Result<(), UiError> {
-        let session = self.session.lock().await;
-        if let Some(s) = session.as_ref() {
-            s.sync.cache.prune(&s.user_id, MEDIA_TTL_MS).await?;
-        }
-        Ok(())
     }
 }

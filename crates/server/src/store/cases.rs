@@ -357,17 +357,9 @@ impl Store {
             json!({"previousHolder": case.holder_id}),
         )
         .await?;
-        let row = sqlx::query(&format!(
-            "UPDATE cases SET state = 'queued', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
-             change_seq = $1, updated_at_ms = $2 WHERE id = $3 RETURNING {CASE_COLUMNS}"
-        ))
-        .bind(seq)
-        .bind(now)
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let case = hand_over(&mut tx, case_id, None, seq, now).await?;
         tx.commit().await?;
-        case_from_row(&row)
+        Ok(case)
     }
 
     /// A supervisor hands a case that is not decided to `assignee`, who holds it for `lease_ms`
@@ -406,19 +398,9 @@ impl Store {
             json!({"previousHolder": case.holder_id, "assignee": assignee.id}),
         )
         .await?;
-        let row = sqlx::query(&format!(
-            "UPDATE cases SET state = 'claimed', holder_id = $1, lease_until_ms = $2, version = version + 1, \
-             change_seq = $3, updated_at_ms = $4 WHERE id = $5 RETURNING {CASE_COLUMNS}"
-        ))
-        .bind(&assignee.id)
-        .bind(now + lease_ms)
-        .bind(seq)
-        .bind(now)
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let case = hand_over(&mut tx, case_id, Some((&assignee.id, now + lease_ms)), seq, now).await?;
         tx.commit().await?;
-        case_from_row(&row)
+        Ok(case)
     }
 
     /// Returns every case whose lease ran out to the queue; returns how many.
@@ -447,15 +429,7 @@ impl Store {
                 json!({"previousHolder": case.holder_id}),
             )
             .await?;
-            sqlx::query(
-                "UPDATE cases SET state = 'queued', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
-                 change_seq = $1, updated_at_ms = $2 WHERE id = $3",
-            )
-            .bind(seq)
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+            hand_over(&mut tx, &id, None, seq, now).await?;
             tx.commit().await?;
             requeued += 1;
         }
@@ -588,6 +562,24 @@ pub(super) fn lease_check(case: &Case, user_id: &str, now: i64, expected_version
         DecideRefusal::LeaseExpired => Error::LeaseExpired,
         DecideRefusal::VersionConflict => Error::VersionConflict { current: case.version },
     })
+}
+
+/// Gives a case to a holder until a time (claimed), or back to the queue with `None`, as the
+/// change `seq`; one new version either way.
+async fn hand_over(tx: &mut Tx, case_id: &str, to: Option<(&str, i64)>, seq: i64, now: i64) -> Result<Case> {
+    let row = sqlx::query(&format!(
+        "UPDATE cases SET state = $1, holder_id = $2, lease_until_ms = $3, version = version + 1, \
+         change_seq = $4, updated_at_ms = $5 WHERE id = $6 RETURNING {CASE_COLUMNS}"
+    ))
+    .bind(if to.is_some() { "claimed" } else { "queued" })
+    .bind(to.map(|(holder, _)| holder))
+    .bind(to.map(|(_, until)| until))
+    .bind(seq)
+    .bind(now)
+    .bind(case_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    case_from_row(&row)
 }
 
 /// The case list's filter as SQL over `cases`, with its values in bind order.
