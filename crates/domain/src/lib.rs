@@ -1,6 +1,6 @@
 //! IdentDesk's domain: the words of identity verification as types, and the rules that need
 //! no I/O. Tenants and roles, applicants and their documents, cases in the review queue,
-//! decisions with rejection labels, and the hash-chained audit trail.
+//! decisions with rejection labels, the hash-chained audit trail, and the video interview.
 
 pub mod applicant;
 pub mod audit;
@@ -10,6 +10,7 @@ mod error;
 pub mod labels;
 pub mod role;
 pub mod tenant;
+pub mod video;
 
 pub use applicant::{ApplicantInfo, ApplicantStatus, DocumentSide, DocumentType};
 pub use audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS_HASH};
@@ -19,6 +20,7 @@ pub use error::DomainError;
 pub use labels::{LabelGroup, LabelInfo, RejectLabel};
 pub use role::Role;
 pub use tenant::{Environment, Region};
+pub use video::{AbortReason, Interview, InterviewRefusal, InterviewStep, ScreenshotTag, SecurityFeature};
 
 /// Implements `as_str`, `Display` and `FromStr` for a wire enum from one list of names,
 /// so the database, the API and the CLI spell every value the same way.

@@ -88,7 +88,7 @@ export function CaseList({ api, query, onOpen }: Props) {
     rows.push(
       c ? (
         <div
-          key={i}
+          key={c.id}
           role="row"
           class={c.dueAtMs < now && c.state !== "decided" ? "row late" : "row"}
           style={{ top: i * ROW_HEIGHT }}
@@ -106,7 +106,7 @@ export function CaseList({ api, query, onOpen }: Props) {
           <span>{c.suggestedLabels.join(", ")}</span>
         </div>
       ) : (
-        <div key={i} role="row" class="row loading" style={{ top: i * ROW_HEIGHT }}>
+        <div key={`loading-${i}`} role="row" class="row loading" style={{ top: i * ROW_HEIGHT }}>
           <span>…</span>
         </div>
       ),

@@ -226,9 +226,14 @@ test("a supervisor opens a queued case from the list, assigns it to a reviewer, 
   await signIn(page, SUPERVISOR);
   await page.selectOption("select[name=state]", "queued");
   await page.selectOption("select[name=kind]", "review");
-  const row = await page.waitForSelector(".case-list .row[data-case]");
-  const caseId = await row.getAttribute("data-case");
-  await row.click();
+  // Rows are reused as the list refills: wait until only the filtered cases show, then open
+  // one by its id rather than by an element that may meanwhile show another case.
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll(".case-list .row[data-case]")];
+    return rows.length > 0 && rows.every((r) => r.children[2].textContent === "queued" && r.children[1].textContent.startsWith("review"));
+  });
+  const caseId = await page.getAttribute(".case-list .row[data-case]", "data-case");
+  await page.click(`.case-list .row[data-case="${caseId}"]`);
   await page.waitForSelector("select[name=assign]");
   const reviewer = (await apiGet(server, "/users", await token(server, SUPERVISOR))).body.find((u) => u.email === REVIEWER);
   await page.selectOption("select[name=assign]", reviewer.id);

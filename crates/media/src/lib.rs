@@ -1,0 +1,28 @@
+//! IdentDesk's media core: the operator side of a video identification, with no window. The
+//! WebRTC peer (`call`), VP8 decoding (`vp8`), pictures (`frame`), exact screenshots
+//! (`screenshot`), the operator's audio (`audio`), call quality (`quality`) and the recording
+//! (`recording`). The desktop app shows what this produces; tests drive it directly.
+
+pub mod audio;
+pub mod call;
+pub mod frame;
+pub mod quality;
+pub mod recording;
+pub mod screenshot;
+pub mod vp8;
+
+pub use call::{CallConfig, CallEvent, IceServer, OperatorCall};
+pub use frame::{Frame, Rgb, I420};
+pub use screenshot::Screenshot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("{0}")]
+    InvalidSdp(String),
+    #[error("WebRTC: {0}")]
+    WebRtc(String),
+    #[error("{0}")]
+    Codec(String),
+    #[error("media file: {0}")]
+    Io(#[from] std::io::Error),
+}
