@@ -194,7 +194,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             let limits = Limits { max_upload_bytes, ui_dir: Some(ui_dir), ..Limits::default() };
             let verification = Verification::load(&place.data_dir, &watchlists)?;
-            serve(AppState::new(store, place.media(), limits, verification), listen).await
+            let mut state = AppState::new(store, place.media(), limits, verification);
+            state.video = std::sync::Arc::new(crate::video::VideoConfig::from_env(place.data_dir.clone())?);
+            serve(state, listen).await
         }
         Command::Check(command) => crate::check_commands::check(command),
         Command::Screen { name, dob, country, lists, threshold, limit } => {
@@ -279,7 +281,9 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
         }
     });
     println!("identdesk-server listening on http://{addr}/ (API: /api/v1, OpenAPI: /api/v1/openapi.json)");
-    let result = axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await;
+    // The peer address is kept with an applicant's consent.
+    let app = api::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
     worker.abort();
     result.map_err(Error::from)

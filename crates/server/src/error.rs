@@ -53,6 +53,16 @@ pub enum Error {
     ScreeningHitConfirmed(String),
     #[error("{0}")]
     AlreadyExists(String),
+    #[error("this video link was already used; ask for a new invitation")]
+    LinkUsed,
+    #[error("the video session has ended")]
+    SessionEnded,
+    #[error("{0}")]
+    VideoRetriesExhausted(String),
+    #[error("{0}")]
+    Interview(#[from] identdesk_domain::InterviewRefusal),
+    #[error("{0}")]
+    TanRefused(String),
     #[error("audit chain of tenant {tenant} is broken at event {seq}: {reason}")]
     AuditChainBroken { tenant: String, seq: i64, reason: String },
     #[error("{0}")]
@@ -89,7 +99,8 @@ impl Error {
             | InvalidDecision(_)
             | IdempotencyKeyReused
             | ScreeningHitsOpen(_)
-            | ScreeningHitConfirmed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ScreeningHitConfirmed(_)
+            | TanRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials | SessionExpired => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
@@ -99,6 +110,10 @@ impl Error {
             | CaseAlreadyDecided
             | InvalidState(_)
             | AlreadyExists(_)
+            | LinkUsed
+            | SessionEnded
+            | VideoRetriesExhausted(_)
+            | Interview(_)
             | AuditChainBroken { .. } => StatusCode::CONFLICT,
             Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -119,6 +134,8 @@ impl Error {
             NotFound("case") => "CASE_NOT_FOUND",
             NotFound("applicant") => "APPLICANT_NOT_FOUND",
             NotFound("tenant") => "TENANT_NOT_FOUND",
+            NotFound("video session") => "VIDEO_SESSION_NOT_FOUND",
+            NotFound("video link") => "VIDEO_LINK_NOT_FOUND",
             NotFound(_) => "NOT_FOUND",
             LeaseNotHeld => "LEASE_NOT_HELD",
             LeaseExpired => "LEASE_EXPIRED",
@@ -131,6 +148,14 @@ impl Error {
             ScreeningHitsOpen(_) => "SCREENING_HITS_OPEN",
             ScreeningHitConfirmed(_) => "SCREENING_HIT_CONFIRMED",
             AlreadyExists(_) => "ALREADY_EXISTS",
+            LinkUsed => "LINK_USED",
+            SessionEnded => "SESSION_ENDED",
+            VideoRetriesExhausted(_) => "VIDEO_RETRIES_EXHAUSTED",
+            Interview(identdesk_domain::InterviewRefusal::NoConsent) => "NO_CONSENT",
+            Interview(identdesk_domain::InterviewRefusal::OutOfOrder { .. }) => "INTERVIEW_OUT_OF_ORDER",
+            Interview(identdesk_domain::InterviewRefusal::Unfinished(_)) => "INTERVIEW_UNFINISHED",
+            Interview(identdesk_domain::InterviewRefusal::Over) => "INTERVIEW_OVER",
+            TanRefused(_) => "TAN_REFUSED",
             AuditChainBroken { .. } => "AUDIT_CHAIN_BROKEN",
             Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => "INTERNAL",
         }

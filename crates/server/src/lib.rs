@@ -9,5 +9,6 @@ pub mod error;
 pub mod media;
 pub mod store;
 pub mod verification;
+pub mod video;
 
 pub use error::{Error, Result};

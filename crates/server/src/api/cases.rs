@@ -217,6 +217,11 @@ pub async fn decide(
     if key.len() > 200 {
         return Err(Error::InvalidBody("the Idempotency-Key header is limited to 200 characters".into()));
     }
+    if state.store.case(&staff.user.tenant_id, &id).await?.kind == CaseKind::VideoIdent {
+        return Err(Error::InvalidState(
+            "a video identification is decided from its interview: finish or abort the call".into(),
+        ));
+    }
     match state.store.decide(&staff.user, &id, key, &input).await? {
         DecideOutcome::Decided(decision) => {
             state.announce(&staff.user.tenant_id, decision.change_seq);

@@ -2,6 +2,7 @@
 //! thin: they check the caller's role, call the store, and announce changes to listening consoles.
 
 mod administration;
+mod applicant_page;
 mod applicants;
 mod audit;
 mod auth;
@@ -9,6 +10,7 @@ mod cases;
 mod extract;
 mod supervision;
 mod sync;
+mod video;
 
 use std::sync::Arc;
 
@@ -60,6 +62,7 @@ pub struct AppState {
     pub verification: Arc<Verification>,
     /// Wakes the checks worker when an applicant is submitted.
     pub jobs: Arc<Notify>,
+    pub video: Arc<crate::video::VideoConfig>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             feed,
             verification: Arc::new(verification),
             jobs: Arc::new(Notify::new()),
+            video: Arc::new(crate::video::VideoConfig::new(None)),
         }
     }
 
@@ -96,6 +100,8 @@ impl AppState {
         supervision::log, supervision::export, supervision::reviewer_stats,
         administration::users, administration::add_user, administration::set_role, administration::disable_user,
         administration::api_keys, administration::create_api_key, administration::revoke_api_key,
+        video::invite, video::next, video::get_one, video::signal, video::screenshot, video::read_out,
+        video::send_tan, video::finish, video::abort, video::recording, video::evidence_content,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes)
@@ -174,13 +180,38 @@ pub fn app(state: AppState) -> Router {
         .route("/users/{id}/disable", post(administration::disable_user))
         .route("/api-keys", get(administration::api_keys).post(administration::create_api_key))
         .route("/api-keys/{id}/revoke", post(administration::revoke_api_key))
+        .route("/applicants/{id}/video-ident", post(video::invite))
+        .route("/video/next", post(video::next))
+        .route("/video/sessions/{id}", get(video::get_one))
+        .route("/video/sessions/{id}/signal", get(video::signal))
+        .route(
+            "/video/sessions/{id}/screenshots",
+            post(video::screenshot).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
+        .route("/video/sessions/{id}/read-out", post(video::read_out))
+        .route("/video/sessions/{id}/tan", post(video::send_tan))
+        .route("/video/sessions/{id}/finish", post(video::finish))
+        .route("/video/sessions/{id}/abort", post(video::abort))
+        .route(
+            "/video/sessions/{id}/recording",
+            post(video::recording).layer(DefaultBodyLimit::max(1024 * 1024 * 1024)),
+        )
+        .route("/video/evidence/{id}/content", get(video::evidence_content))
         .route("/openapi.json", get(openapi))
         // Small JSON bodies everywhere else.
         .layer(DefaultBodyLimit::max(256 * 1024))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let ui = state.limits.ui_dir.clone();
-    let site = Router::new().nest("/api/v1", api);
+    // The applicant's page and its calls: outside the staff API, identified by the link.
+    let applicant = Router::new()
+        .route("/v/{token}", get(applicant_page::page))
+        .route("/v/{token}/session", get(applicant_page::session))
+        .route("/v/{token}/consent", post(applicant_page::consent))
+        .route("/v/{token}/ws", get(applicant_page::socket))
+        .route("/v/{token}/tan", post(applicant_page::tan))
+        .layer(DefaultBodyLimit::max(16 * 1024));
+    let site = Router::new().nest("/api/v1", api).merge(applicant);
     // The analyst UI at `/`: its files, and index.html for the app's own paths.
     let site = match ui {
         Some(dir) if dir.join("index.html").exists() => {

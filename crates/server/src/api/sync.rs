@@ -91,6 +91,12 @@ async fn send_cursor(socket: &mut WebSocket, cursor: i64) -> std::result::Result
 /// The token from the `Authorization` header or, for browsers, the `token` query parameter.
 pub struct EventsToken(Option<String>);
 
+impl EventsToken {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
 impl FromRequestParts<AppState> for EventsToken {
     type Rejection = Error;
 

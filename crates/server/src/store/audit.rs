@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 pub enum Actor {
     User(String),
     ApiKey(String),
+    /// The applicant, on their own video page.
+    Applicant(String),
     System,
 }
 
@@ -26,6 +28,7 @@ impl Actor {
         match self {
             Actor::User(id) => format!("user:{id}"),
             Actor::ApiKey(id) => format!("apikey:{id}"),
+            Actor::Applicant(id) => format!("applicant:{id}"),
             Actor::System => "system".to_owned(),
         }
     }

@@ -16,6 +16,7 @@ pub mod checks;
 pub mod decision_log;
 pub mod hit_reviews;
 mod queue_writer;
+pub mod video;
 
 use std::str::FromStr;
 use std::sync::Arc;
