@@ -21,9 +21,9 @@ need_packages() {
 
 # The packages the server needs to build and run; the Rust toolchain is expected on PATH.
 need_build_packages() {
-  # libdbus-1-dev: the Secret Service keyring (identdesk-sync); WebKitGTK and the rest: the
-  # desktop app (Tauri).
-  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev \
+  # libdbus-1-dev: the Secret Service keyring (identdesk-sync); libvpx-dev and libopus-dev: the
+  # video call's codecs (crates/media); WebKitGTK and the rest: the desktop app (Tauri).
+  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev libvpx-dev libopus-dev \
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
   command -v cargo >/dev/null || { echo "cargo is missing: install Rust from rustup.rs first" >&2; exit 1; }
 }

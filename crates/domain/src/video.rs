@@ -58,7 +58,9 @@ impl SecurityFeature {
             ChangeableLaserImage => "Tilt the document sideways: the laser image must switch between two pictures.",
             MultipleLaserImage => "Tilt the document: the small photo must show different images at different angles.",
             IridescentStripe => "Tilt the document: the iridescent stripe must shimmer and appear and disappear.",
-            Microprint => "Hold the document close and still: the microprint line must be sharp text, not a dotted line.",
+            Microprint => {
+                "Hold the document close and still: the microprint line must be sharp text, not a dotted line."
+            }
             Guilloche => "Hold the document close: the fine guilloche lines must run unbroken.",
             TactileRelief => "Tilt the document against the light: the raised relief must cast shadows.",
             GhostImage => "Hold the document still: the ghost image must match the main photo.",
@@ -99,9 +101,14 @@ impl SecurityFeature {
     /// Chooses `count` (at least three) distinct features of the document type, at least two of
     /// them optically variable. `pick(n)` returns a random index below `n`: the caller brings
     /// the randomness, so the rule itself stays testable.
-    pub fn choose(document_type: DocumentType, count: usize, mut pick: impl FnMut(usize) -> usize) -> Vec<SecurityFeature> {
+    pub fn choose(
+        document_type: DocumentType,
+        count: usize,
+        mut pick: impl FnMut(usize) -> usize,
+    ) -> Vec<SecurityFeature> {
         let count = count.max(MIN_SECURITY_FEATURES);
-        let mut variable: Vec<_> = Self::catalogue(document_type).iter().copied().filter(|f| f.optically_variable()).collect();
+        let mut variable: Vec<_> =
+            Self::catalogue(document_type).iter().copied().filter(|f| f.optically_variable()).collect();
         let mut chosen = Vec::with_capacity(count);
         for _ in 0..MIN_OPTICALLY_VARIABLE {
             chosen.push(variable.swap_remove(pick(variable.len())));
@@ -216,7 +223,9 @@ pub enum InterviewStep {
     IdFront,
     IdBack,
     /// Confirm the n-th (from 1) chosen security feature with a screenshot while it is tilted.
-    SecurityFeature { n: u8 },
+    SecurityFeature {
+        n: u8,
+    },
     Face,
     /// The applicant reads out the shown characters; the operator confirms they match.
     ReadOut,

@@ -126,7 +126,8 @@ impl OperatorAudio {
                 recorder.write_packet(&packet)?;
                 rtp_ts = rtp_ts.wrapping_add(FRAME_SAMPLES as u32);
                 let sample = Sample { data, duration: Duration::from_millis(20), ..Sample::new(Instant::now()) };
-                if let Err(e) = track.sample_writer(ssrc, payload_type.expect("set above")).write_sample(&sample).await {
+                if let Err(e) = track.sample_writer(ssrc, payload_type.expect("set above")).write_sample(&sample).await
+                {
                     tracing::debug!("operator audio not sent: {e}");
                 }
             }
@@ -148,6 +149,7 @@ impl OperatorAudio {
 
 fn rand_ssrc() -> u32 {
     // Unique enough per call; SSRC collisions are resolved by the protocol anyway.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(1);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(1);
     nanos ^ 0x5eed_1d00 | 1
 }

@@ -72,7 +72,9 @@ impl CallConfig {
 pub enum CallEvent {
     Connected,
     /// The first picture is decoded, this long after the answer went out.
-    FirstFrame { after_answer: Duration },
+    FirstFrame {
+        after_answer: Duration,
+    },
     /// The connection dropped (it may come back within ICE's grace time).
     Disconnected,
     /// The connection is gone for good.
@@ -106,14 +108,13 @@ fn media_engine() -> Result<MediaEngine, MediaError> {
                     rtcp_feedback: vec![],
                 },
                 payload_type: VIDEO_PAYLOAD_TYPE,
-                ..Default::default()
             },
             RtpCodecKind::Video,
         )
         .map_err(webrtc_error)?;
     engine
         .register_codec(
-            RTCRtpCodecParameters { rtp_codec: opus_codec(), payload_type: AUDIO_PAYLOAD_TYPE, ..Default::default() },
+            RTCRtpCodecParameters { rtp_codec: opus_codec(), payload_type: AUDIO_PAYLOAD_TYPE },
             RtpCodecKind::Audio,
         )
         .map_err(webrtc_error)?;
@@ -194,7 +195,8 @@ async fn request_keyframe(track: &Arc<dyn TrackRemote>) {
 
 /// Reassembles VP8 frames from RTP, records them, decodes them and publishes the newest.
 async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
-    let mut builder = SampleBuilder::new(256, Vp8Packet::default(), 90_000).with_max_time_delay(Duration::from_millis(300));
+    let mut builder =
+        SampleBuilder::new(256, Vp8Packet::default(), 90_000).with_max_time_delay(Duration::from_millis(300));
     let mut decoder = match Vp8Decoder::new() {
         Ok(d) => d,
         Err(e) => {
@@ -320,7 +322,6 @@ impl OperatorCall {
                 urls: s.urls.clone(),
                 username: s.username.clone().unwrap_or_default(),
                 credential: s.credential.clone().unwrap_or_default(),
-                ..Default::default()
             })
             .collect();
         let rtc_config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build();
@@ -360,16 +361,19 @@ impl OperatorCall {
         peer.set_remote_description(offer)
             .await
             .map_err(|e| MediaError::InvalidSdp(format!("the offer was refused: {e}")))?;
-        let audio = OperatorAudio::start(&peer, audio, connected, &config.recording_dir.join("operator-audio.ogg")).await?;
-        let answer = peer.create_answer(None).await.map_err(|e| MediaError::InvalidSdp(format!("no answer fits the offer: {e}")))?;
+        let audio =
+            OperatorAudio::start(&peer, audio, connected, &config.recording_dir.join("operator-audio.ogg")).await?;
+        let answer = peer
+            .create_answer(None)
+            .await
+            .map_err(|e| MediaError::InvalidSdp(format!("no answer fits the offer: {e}")))?;
         peer.set_local_description(answer).await.map_err(webrtc_error)?;
         // Wait for our candidates, but never longer than the timeout: a late answer is worse
         // than one without a relay candidate.
         let _ = tokio::time::timeout(config.gathering_timeout, gathered.wait_for(|done| *done)).await;
         let local = peer.local_description().await.ok_or_else(|| MediaError::WebRtc("no local description".into()))?;
         *shared.answered_at.lock().expect("not poisoned") = Some(Instant::now());
-        let call =
-            OperatorCall { peer, shared, frames, events: Some(events), audio, started: Instant::now() };
+        let call = OperatorCall { peer, shared, frames, events: Some(events), audio, started: Instant::now() };
         Ok((call, local.sdp))
     }
 

@@ -145,6 +145,36 @@ pub fn psnr(a: &Rgb, b: &Rgb) -> f64 {
     }
 }
 
+/// The best PSNR of `a` against `b` with `a` shifted by up to `max_shift` pixels each way,
+/// compared over the area both cover; returns (dB, dx, dy).
+pub fn aligned_psnr(a: &Rgb, b: &Rgb, max_shift: i32) -> (f64, i32, i32) {
+    let mut best = (f64::MIN, 0, 0);
+    let m = max_shift;
+    for dy in -m..=m {
+        for dx in -m..=m {
+            let (w, h) = (a.width.min(b.width) as i32 - 2 * m, a.height.min(b.height) as i32 - 2 * m);
+            let mut sum = 0f64;
+            for y in (m..m + h).step_by(2) {
+                for x in (m..m + w).step_by(2) {
+                    let p = a.pixel((x + dx) as u32, (y + dy) as u32);
+                    let q = b.pixel(x as u32, y as u32);
+                    for c in 0..3 {
+                        let d = p[c] as f64 - q[c] as f64;
+                        sum += d * d;
+                    }
+                }
+            }
+            let n = ((w as f64) / 2.0).ceil() * ((h as f64) / 2.0).ceil() * 3.0;
+            let mse = sum / n;
+            let db = if mse == 0.0 { f64::INFINITY } else { 10.0 * (255.0f64 * 255.0 / mse).log10() };
+            if db > best.0 {
+                best = (db, dx, dy);
+            }
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

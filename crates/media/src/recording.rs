@@ -78,8 +78,12 @@ fn ivf_header(width: u16, height: u16, frames: u32) -> [u8; 32] {
     h
 }
 
-/// Reads an IVF file's frames as (pts, data): for playback, checks and benchmarks.
-pub fn read_ivf(bytes: &[u8]) -> Result<(u32, Vec<(u64, &[u8])>), MediaError> {
+/// One frame of an IVF file: its time stamp (in the file's timebase) and compressed data.
+pub type IvfFrame<'a> = (u64, &'a [u8]);
+
+/// Reads an IVF file's frames, with the timebase's denominator: for playback, checks and
+/// benchmarks.
+pub fn read_ivf(bytes: &[u8]) -> Result<(u32, Vec<IvfFrame<'_>>), MediaError> {
     if bytes.len() < 32 || &bytes[0..4] != b"DKIF" {
         return Err(MediaError::Codec("not an IVF file".into()));
     }

@@ -133,9 +133,8 @@ impl Vp8Encoder {
         // SAFETY: vpx_img_wrap filled the descriptor.
         let img = unsafe { img.assume_init() };
         let flags = if keyframe { vpx::VPX_EFLAG_FORCE_KF as i64 } else { 0 };
-        let err = unsafe {
-            vpx::vpx_codec_encode(&mut self.ctx, &img, self.pts, 1, flags, vpx::VPX_DL_REALTIME as u64)
-        };
+        let err =
+            unsafe { vpx::vpx_codec_encode(&mut self.ctx, &img, self.pts, 1, flags, vpx::VPX_DL_REALTIME as u64) };
         self.pts += 1;
         if err != vpx::VPX_CODEC_OK {
             return Err(MediaError::Codec(format!("VP8 picture could not be encoded ({err:?})")));

@@ -49,7 +49,9 @@ impl VideoConfig {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 config.tan_sender = Arc::new(SmsGateway { url: url.to_owned(), client: reqwest::Client::new() });
             }
-            Some(other) => return Err(Error::Config(format!("IDENTDESK_TAN_SENDER {other}: use log or an http(s) URL"))),
+            Some(other) => {
+                return Err(Error::Config(format!("IDENTDESK_TAN_SENDER {other}: use log or an http(s) URL")))
+            }
         }
         Ok(config)
     }
@@ -129,9 +131,12 @@ impl Side {
 
 /// The open signalling sockets, per session and side. One node holds a call's both sockets;
 /// several nodes would need a shared bus here.
+/// One side's socket in a room: its membership id and where its messages go.
+type Member = (u64, mpsc::UnboundedSender<String>);
+
 #[derive(Default)]
 pub struct Rooms {
-    rooms: Mutex<HashMap<String, HashMap<Side, (u64, mpsc::UnboundedSender<String>)>>>,
+    rooms: Mutex<HashMap<String, HashMap<Side, Member>>>,
     next: std::sync::atomic::AtomicU64,
 }
 

@@ -19,6 +19,7 @@ export async function startServer({ applicants = 60, loadCases = 0, bin } = {}) 
     { encoding: "utf8", maxBuffer: 1 << 20 },
   );
   const passwords = {};
+  const apiKey = demo.match(/Sandbox API key[^\n]*\n\s*(\S+)/)?.[1];
   for (const line of demo.split("\n")) {
     const m = line.trim().match(/^(\S+)\s+(\S+@demo\.identdesk\.test)\s+(\S+)$/);
     if (m) passwords[m[2]] = m[3];
@@ -41,6 +42,8 @@ export async function startServer({ applicants = 60, loadCases = 0, bin } = {}) 
   }
   return {
     url,
+    data,
+    apiKey,
     passwords,
     log: () => log,
     stop: () => {

@@ -23,7 +23,8 @@ use crate::video::Side;
 
 const PAGE: &str = include_str!("../../assets/applicant.html");
 
-pub const CONSENT_TEXT: &str = "I agree that this video call, including sound and pictures of me and my identity document, \
+pub const CONSENT_TEXT: &str =
+    "I agree that this video call, including sound and pictures of me and my identity document, \
 is recorded and stored to verify my identity, and kept as long as anti-money-laundering law requires.";
 
 pub async fn page() -> Html<&'static str> {
@@ -56,7 +57,11 @@ async fn view(state: &AppState, session: &VideoSession) -> Result<ApplicantView>
     })
 }
 
-pub async fn session(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Result<Json<ApplicantView>> {
+pub async fn session(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ApplicantView>> {
     let session = state.store.video_session_by_link(&token, secret(&headers)).await?;
     Ok(Json(view(&state, &session).await?))
 }
@@ -132,13 +137,32 @@ pub async fn socket(
                     break;
                 }
                 if let Ok(position) = rooms_state.store.waiting_position(&s).await {
-                    rooms_state.video.rooms.send(&session_id, Side::Applicant, json!({"type": "waiting", "position": position}).to_string());
+                    rooms_state.video.rooms.send(
+                        &session_id,
+                        Side::Applicant,
+                        json!({"type": "waiting", "position": position}).to_string(),
+                    );
                 }
             }
         });
-        super::video::relay(waiting_state, id, Side::Applicant, socket).await;
+        presence(&waiting_state, &id, true).await;
+        super::video::relay(waiting_state.clone(), id.clone(), Side::Applicant, socket).await;
         ticker.abort();
+        presence(&waiting_state, &id, false).await;
     }))
+}
+
+/// Moves a waiting applicant's case into the queue (connected) or out of it (gone).
+async fn presence(state: &AppState, session_id: &str, present: bool) {
+    let Ok(session) = state.store.video_session_by_id(session_id).await else { return };
+    if session.state != SessionState::Waiting {
+        return;
+    }
+    match state.store.video_queue_presence(&session, present).await {
+        Ok(Some(seq)) => state.announce(&session.tenant_id, seq),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(session = %session_id, error = %e, "waiting room presence not recorded"),
+    }
 }
 
 #[derive(Debug, Deserialize)]

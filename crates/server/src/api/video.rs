@@ -146,7 +146,13 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
     let session = state.store.video_session(&staff.user.tenant_id, &id).await?;
     state
         .store
-        .record(&staff.user.tenant_id, &Actor::User(staff.user.id.clone()), "video.viewed", &format!("video:{id}"), json!({}))
+        .record(
+            &staff.user.tenant_id,
+            &Actor::User(staff.user.id.clone()),
+            "video.viewed",
+            &format!("video:{id}"),
+            json!({}),
+        )
         .await?;
     Ok(Json(call_view(&state, &staff.user.tenant_id, session).await?))
 }
@@ -263,7 +269,8 @@ async fn end_call(
     };
     state.announce(&user.tenant_id, decision.change_seq);
     let ended = state.store.end_video_session(&user.tenant_id, &session.id, reason, &actor).await?;
-    let message = json!({"type": "ended", "outcome": if reason.is_some() { "aborted" } else { "completed" }, "reason": reason});
+    let message =
+        json!({"type": "ended", "outcome": if reason.is_some() { "aborted" } else { "completed" }, "reason": reason});
     for side in [Side::Applicant, Side::Operator] {
         state.video.rooms.send(&session.id, side, message.to_string());
     }
@@ -342,7 +349,11 @@ pub async fn screenshot(
 
 #[utoipa::path(post, path = "/api/v1/video/sessions/{id}/read-out", security(("bearer" = [])),
     responses((status = 200, body = VideoSession), (status = 409, body = ErrorBody)))]
-pub async fn read_out(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Json<VideoSession>> {
+pub async fn read_out(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<VideoSession>> {
     staff.require(runs_calls, "confirm the read-out")?;
     Ok(Json(state.store.confirm_read_out(&staff.user, &id).await?))
 }
@@ -428,7 +439,11 @@ pub async fn recording(
     let (content_type, signature): (&'static str, &[u8]) = match q.part.as_str() {
         "applicant_video" => ("video/x-ivf", b"DKIF"),
         "applicant_audio" | "operator_audio" => ("audio/ogg", b"OggS"),
-        other => return Err(Error::InvalidQuery(format!("part {other}: applicant_video, applicant_audio or operator_audio"))),
+        other => {
+            return Err(Error::InvalidQuery(format!(
+                "part {other}: applicant_video, applicant_audio or operator_audio"
+            )))
+        }
     };
     if !body.starts_with(signature) {
         return Err(Error::InvalidBody(format!("the {} part is not a {content_type} file", q.part)));

@@ -4,7 +4,7 @@
 
 use identdesk_domain::video::{CONSENT_TEXT_VERSION, MIN_SECURITY_FEATURES};
 use identdesk_domain::{
-    AbortReason, CaseKind, DocumentType, Interview, InterviewStep, ScreenshotTag, SecurityFeature,
+    AbortReason, CaseKind, CaseState, DocumentType, Interview, InterviewStep, ScreenshotTag, SecurityFeature,
 };
 use rand::Rng;
 use serde::Serialize;
@@ -322,6 +322,8 @@ impl Store {
         let now = now_ms();
         let case = NewCase {
             kind: CaseKind::VideoIdent,
+            // Queued only while the applicant's page is connected (see `video_queue_presence`).
+            state: CaseState::OnHold,
             // Waiting applicants are answered within minutes, not a day.
             due_at_ms: now + DEFAULT_SLA_MS / 96,
             priority: 10,
@@ -359,6 +361,41 @@ impl Store {
         Ok((self.video_session(&session.tenant_id, &session.id).await?, secret))
     }
 
+    /// Puts a waiting applicant's case in the video queue while their page is connected, and
+    /// on hold when it is not, so operators are only ever handed applicants who are there.
+    pub async fn video_queue_presence(&self, session: &VideoSession, present: bool) -> Result<Option<i64>> {
+        let Some(case_id) = &session.case_id else { return Ok(None) };
+        let (from, to, action) =
+            if present { ("on_hold", "queued", "case.resumed") } else { ("queued", "on_hold", "case.on_hold") };
+        let mut tx = self.begin().await?;
+        let seq = audit::append(
+            &mut tx,
+            &session.tenant_id,
+            &Actor::System,
+            action,
+            &format!("case:{case_id}"),
+            json!({"why": if present { "the applicant is in the waiting room" } else { "the applicant left the waiting room" }}),
+        )
+        .await?;
+        let updated = sqlx::query(
+            "UPDATE cases SET state = $1, version = version + 1, change_seq = $2, updated_at_ms = $3 \
+             WHERE id = $4 AND state = $5",
+        )
+        .bind(to)
+        .bind(seq)
+        .bind(now_ms())
+        .bind(case_id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            // Nothing to move (already there, or taken): leave no audit event either.
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+
     /// How many applicants of the tenant wait before this one (0: next).
     pub async fn waiting_position(&self, session: &VideoSession) -> Result<i64> {
         let row = sqlx::query(
@@ -373,7 +410,8 @@ impl Store {
 
     /// Loads a session for a change by its operator; refuses ended sessions and other users.
     async fn operated_session(&self, tx: &mut Tx, user: &StaffUser, id: &str) -> Result<VideoSession> {
-        let sql = format!("SELECT {COLUMNS} FROM video_sessions WHERE id = $1 AND tenant_id = $2{}", self.lock_for_update());
+        let sql =
+            format!("SELECT {COLUMNS} FROM video_sessions WHERE id = $1 AND tenant_id = $2{}", self.lock_for_update());
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(&user.tenant_id)
@@ -409,12 +447,14 @@ impl Store {
             return Err(Error::SessionEnded);
         }
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE video_sessions SET state = 'in_call', operator_id = $1, call_started_at_ms = $2 WHERE id = $3")
-            .bind(&user.id)
-            .bind(now_ms())
-            .bind(&session.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE video_sessions SET state = 'in_call', operator_id = $1, call_started_at_ms = $2 WHERE id = $3",
+        )
+        .bind(&user.id)
+        .bind(now_ms())
+        .bind(&session.id)
+        .execute(&mut *tx)
+        .await?;
         audit::append(
             &mut tx,
             &user.tenant_id,
@@ -441,7 +481,8 @@ impl Store {
         } else {
             self.operated_session(&mut tx, user, session_id).await?
         };
-        let mut detail = json!({"kind": new.kind, "tag": new.tag, "sha256": new.sha256, "capturedAtMs": new.captured_at_ms});
+        let mut detail =
+            json!({"kind": new.kind, "tag": new.tag, "sha256": new.sha256, "capturedAtMs": new.captured_at_ms});
         if let Some(tag) = new.screenshot {
             let mut interview = session.interview.clone();
             let done = interview.capture(tag)?;
@@ -469,8 +510,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let action = if new.kind == "recording" { "video.recording_stored" } else { "video.screenshot" };
-        audit::append(&mut tx, &user.tenant_id, &Actor::User(user.id.clone()), action, &format!("video:{}", session.id), detail)
-            .await?;
+        audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            action,
+            &format!("video:{}", session.id),
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         self.evidence(&user.tenant_id, &id).await
     }
@@ -486,12 +534,13 @@ impl Store {
     }
 
     pub async fn evidence_of(&self, tenant_id: &str, session_id: &str) -> Result<Vec<Evidence>> {
-        let rows =
-            sqlx::query("SELECT * FROM video_evidence WHERE session_id = $1 AND tenant_id = $2 ORDER BY captured_at_ms, id")
-                .bind(session_id)
-                .bind(tenant_id)
-                .fetch_all(self.reader())
-                .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM video_evidence WHERE session_id = $1 AND tenant_id = $2 ORDER BY captured_at_ms, id",
+        )
+        .bind(session_id)
+        .bind(tenant_id)
+        .fetch_all(self.reader())
+        .await?;
         rows.iter().map(evidence_from_row).collect()
     }
 
@@ -502,8 +551,15 @@ impl Store {
         let mut interview = session.interview.clone();
         interview.complete(InterviewStep::ReadOut)?;
         self.save_interview(&mut tx, &session, &interview).await?;
-        audit::append(&mut tx, &user.tenant_id, &Actor::User(user.id.clone()), "video.read_out_confirmed", &format!("video:{session_id}"), json!({}))
-            .await?;
+        audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            "video.read_out_confirmed",
+            &format!("video:{session_id}"),
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         self.video_session(&user.tenant_id, session_id).await
     }
@@ -527,8 +583,15 @@ impl Store {
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
-        audit::append(&mut tx, &user.tenant_id, &Actor::User(user.id.clone()), "video.tan_sent", &format!("video:{session_id}"), json!({"expiresAtMs": expires}))
-            .await?;
+        audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::User(user.id.clone()),
+            "video.tan_sent",
+            &format!("video:{session_id}"),
+            json!({"expiresAtMs": expires}),
+        )
+        .await?;
         tx.commit().await?;
         self.video_session(&user.tenant_id, session_id).await
     }
@@ -563,7 +626,15 @@ impl Store {
             .bind(&session.id)
             .execute(&mut *tx)
             .await?;
-            audit::append(&mut tx, &current.tenant_id, &applicant, "video.tan_wrong", &subject, json!({"attempt": attempts})).await?;
+            audit::append(
+                &mut tx,
+                &current.tenant_id,
+                &applicant,
+                "video.tan_wrong",
+                &subject,
+                json!({"attempt": attempts}),
+            )
+            .await?;
             tx.commit().await?;
             return Err(Error::TanRefused(if void {
                 "the TAN is wrong and now void; ask the operator for a new one".into()
@@ -609,7 +680,8 @@ impl Store {
             return Err(Error::SessionEnded);
         }
         let action = if reason.is_some() { "video.aborted" } else { "video.completed" };
-        audit::append(&mut tx, tenant_id, actor, action, &format!("video:{session_id}"), json!({"reason": reason})).await?;
+        audit::append(&mut tx, tenant_id, actor, action, &format!("video:{session_id}"), json!({"reason": reason}))
+            .await?;
         tx.commit().await?;
         self.video_session(tenant_id, session_id).await
     }

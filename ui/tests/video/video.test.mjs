@@ -1,0 +1,215 @@
+// Video identification end to end: headless Chromium plays the applicant with a fake camera fed
+// from the synthetic ID card; a real identdesk-server relays the signalling; the operator is the
+// real media core (identdesk-operator, the crates/media peer) running the whole guided
+// interview. Checks what an operator and a supervisor would: exact screenshots, the TAN round
+// trip, the operator's audio at the applicant, the recording, and the audit trail.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, token, apiGet } from "../e2e/server.mjs";
+
+const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+const OPERATOR_BIN = process.env.IDENTDESK_OPERATOR_BIN ?? join(root, "target/debug/identdesk-operator");
+const OPERATOR = "operator@demo.identdesk.test";
+const SUPERVISOR = "supervisor@demo.identdesk.test";
+
+let server;
+let browser;
+let work;
+
+before(async () => {
+  server = await startServer({ applicants: 10 });
+  work = mkdtempSync(join(tmpdir(), "identdesk-video-"));
+  execFileSync(OPERATOR_BIN, ["fake-camera", "--out", join(work, "card.y4m"), "--png", join(work, "card.png"), "--frames", "10"]);
+  const { chromium } = await import("playwright-core");
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-video-capture=${join(work, "card.y4m")}`,
+      "--autoplay-policy=no-user-gesture-required",
+      // The media core and the browser share this machine: host candidates by address.
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function newApplicant(lastName) {
+  const headers = { "x-api-key": server.apiKey, "content-type": "application/json" };
+  const res = await fetch(`${server.url}/api/v1/applicants`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ externalUserId: `video-${lastName}`, info: { firstName: "Vera", lastName } }),
+  });
+  const applicant = JSON.parse(await res.text());
+  assert.equal(res.status, 201, JSON.stringify(applicant));
+  const invite = await fetch(`${server.url}/api/v1/applicants/${applicant.id}/video-ident`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ tanDestination: "+4915112345678" }),
+  });
+  const invitation = JSON.parse(await invite.text());
+  assert.equal(invite.status, 201, JSON.stringify(invitation));
+  return { applicant, invitation };
+}
+
+function runOperator(out, extra = []) {
+  const child = spawn(
+    OPERATOR_BIN,
+    ["interview", "--server", server.url, "--email", OPERATOR, "--out", out, ...extra],
+    { env: { ...process.env, IDENTDESK_OPERATOR_PASSWORD: server.passwords[OPERATOR] }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const done = new Promise((resolveDone) => child.on("exit", (code) => resolveDone({ code, stderr })));
+  return { child, done };
+}
+
+async function joinWaitingRoom(link) {
+  const page = await browser.newPage();
+  await page.goto(server.url + link);
+  await page.check("input[name=consent]");
+  await page.click("#start");
+  await page.waitForSelector("text=waiting room");
+  return page;
+}
+
+function tanFor(sessionId) {
+  const path = join(server.data, "tan-outbox.log");
+  if (!existsSync(path)) return null;
+  const line = readFileSync(path, "utf8").trim().split("\n").reverse().find((l) => l.startsWith(sessionId + " "));
+  return line ? line.split(" ")[1] : null;
+}
+
+test("an operator runs the whole interview: exact screenshots, TAN, operator audio, recording, audit", async (t) => {
+  const { invitation } = await newApplicant("Complete");
+  const page = await joinWaitingRoom(invitation.link);
+  const out = join(work, "complete");
+  const operator = runOperator(out);
+
+  // The TAN arrives during the call; the applicant types it in.
+  await Promise.race([
+    page.waitForSelector("#tan-entry:not(.hidden)", { timeout: 60_000 }),
+    operator.done.then(({ code, stderr }) => assert.fail(`the operator stopped (${code}) before the TAN: ${stderr}`)),
+  ]);
+  const received = await page.evaluate(async () => {
+    const stats = await window.identdesk.pc.getStats();
+    let audio = null;
+    stats.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "audio") audio = { packets: s.packetsReceived, energy: s.totalAudioEnergy ?? 0 };
+    });
+    return audio;
+  });
+  assert.ok(received && received.packets > 50 && received.energy > 0, `the applicant hears the operator's audio: ${JSON.stringify(received)}`);
+  let tan = null;
+  for (let i = 0; i < 50 && !tan; i++) {
+    tan = tanFor(invitation.sessionId);
+    if (!tan) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(tan ?? "", /^\d{6}$/);
+  await page.fill("input[name=tan]", tan);
+  await page.click("#tan-form button");
+  const result = await operator.done;
+  assert.equal(result.code, 0, result.stderr);
+  await page.waitForSelector("text=identification is complete", { timeout: 10_000 });
+
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+
+  // Screenshots: full resolution, and the same picture the camera sent.
+  const front = summary.screenshots.find((s) => s.tag === "id_front");
+  assert.deepEqual([front.width, front.height], [1280, 720]);
+  const compared = JSON.parse(execFileSync(OPERATOR_BIN, ["compare", front.path, join(work, "card.png")], { encoding: "utf8" }));
+  t.diagnostic(`screenshot PSNR ${compared.psnr.toFixed(1)} dB; first frame ${summary.firstFrameMs.toFixed(0)} ms after the answer; ` +
+    `screenshot to stored ${summary.screenshotToStoredMs.map((m) => m.toFixed(0)).join("/")} ms; audio at applicant ${JSON.stringify(received)}`);
+  assert.ok(compared.psnr >= 30, `PSNR ${compared.psnr.toFixed(1)} dB at (${compared.dx}, ${compared.dy})`);
+  assert.deepEqual(
+    summary.screenshots.map((s) => s.tag),
+    ["id_front", "id_back", "security_feature_1", "security_feature_2", "security_feature_3", "face"],
+  );
+
+  // The recording: as long as the call, both directions.
+  const rec = summary.recording;
+  assert.ok(rec.videoFrames > 30, `video frames ${rec.videoFrames}`);
+  assert.ok(Math.abs(rec.videoDurationMs - summary.callMs) < 2500, `video ${rec.videoDurationMs} ms, call ${summary.callMs} ms`);
+  assert.ok(Math.abs(rec.applicantAudioMs - summary.callMs) < 2500, `applicant audio ${rec.applicantAudioMs} ms`);
+  assert.ok(Math.abs(rec.operatorAudioMs - summary.callMs) < 2500, `operator audio ${rec.operatorAudioMs} ms`);
+
+  // What a supervisor sees: the session, its evidence, the decision, and every step audited.
+  const sup = await token(server, SUPERVISOR);
+  const view = (await apiGet(server, `/video/sessions/${invitation.sessionId}`, sup)).body;
+  assert.equal(view.session.state, "completed");
+  assert.equal(view.case.state, "decided");
+  const evidence = view.evidence.map((e) => `${e.kind}:${e.tag}`);
+  for (const tag of ["screenshot:id_front", "screenshot:face", "recording:applicant_video", "recording:applicant_audio", "recording:operator_audio"]) {
+    assert.ok(evidence.includes(tag), `${tag} in ${evidence}`);
+  }
+  const stored = view.evidence.find((e) => e.tag === "id_front");
+  assert.equal(stored.sha256, front.sha256);
+  const audit = (await apiGet(server, `/audit?limit=1000`, sup)).body;
+  const events = (audit.items ?? audit).filter((e) => e.subject === `video:${invitation.sessionId}`).map((e) => e.action);
+  for (const action of ["video.invited", "video.consent", "video.call_started", "video.screenshot", "video.read_out_confirmed",
+    "video.tan_sent", "video.tan_confirmed", "video.completed", "video.recording_stored", "video.viewed"]) {
+    assert.ok(events.includes(action), `${action} in ${events}`);
+  }
+  assert.equal(events.filter((a) => a === "video.screenshot").length, 6);
+  await page.close();
+});
+
+test("the link works once; a second browser is told it was used", async () => {
+  const { invitation } = await newApplicant("Twice");
+  const first = await joinWaitingRoom(invitation.link);
+  const second = await browser.newPage();
+  await second.goto(server.url + invitation.link);
+  await second.waitForSelector("text=This link was already used");
+  await second.close();
+  await first.close();
+});
+
+test("the applicant leaving mid-call ends the session as CONNECTION_INTERRUPTED and keeps the evidence", async () => {
+  const { invitation } = await newApplicant("Leaves");
+  const page = await joinWaitingRoom(invitation.link);
+  const operator = runOperator(join(work, "leaves"));
+  const sup = await token(server, SUPERVISOR);
+  let view;
+  for (let i = 0; i < 300; i++) {
+    view = (await apiGet(server, `/video/sessions/${invitation.sessionId}`, sup)).body;
+    if (view.evidence?.some((e) => e.tag === "id_front")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(view.evidence.some((e) => e.tag === "id_front"), "the ID front was captured before the applicant left");
+  await page.close();
+  for (let i = 0; i < 100; i++) {
+    view = (await apiGet(server, `/video/sessions/${invitation.sessionId}`, sup)).body;
+    if (view.session.state === "aborted") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(view.session.state, "aborted");
+  assert.equal(view.session.abortReason, "connection_lost");
+  assert.equal(view.case.state, "decided");
+  assert.ok(view.evidence.some((e) => e.tag === "id_front"), "what was captured is kept");
+  const decision = (await apiGet(server, `/cases/${view.case.id}`, sup)).body.decision;
+  assert.deepEqual(decision.labels, ["CONNECTION_INTERRUPTED"]);
+  const result = await operator.done;
+  assert.notEqual(result.code, 0, "the operator's interview does not complete");
+});
