@@ -86,6 +86,8 @@ impl TanSender for LogSender {
         use tokio::io::AsyncWriteExt;
         let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
         file.write_all(format!("{session_id} {tan} {}\n", mask(destination)).as_bytes()).await?;
+        // tokio writes in the background: the TAN must be in the file when the call returns.
+        file.flush().await?;
         Ok(())
     }
 }

@@ -90,7 +90,12 @@ impl TestServer {
         let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets");
         std::fs::copy(assets.join("levels.example.toml"), dir.path().join("levels.toml")).unwrap();
         let verification = Verification::load(dir.path(), &[list]).unwrap();
-        let state = AppState::new(store.clone(), media.clone(), limits, verification);
+        let mut state = AppState::new(store.clone(), media.clone(), limits, verification);
+        // Video: TANs to a log in the data folder, two attempts, TANs that expire quickly.
+        let mut video = identdesk_server::video::VideoConfig::new(Some(dir.path().to_path_buf()));
+        video.max_attempts = 2;
+        video.tan_ttl_ms = 1500;
+        state.video = std::sync::Arc::new(video);
         let worker = identdesk_server::verification::spawn_worker(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -109,6 +114,17 @@ impl TestServer {
             _dir: dir,
             task,
         }
+    }
+
+    /// The TANs the log sender wrote: (session id, TAN) in order.
+    pub fn sent_tans(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self._dir.path().join("tan-outbox.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let mut parts = l.split(' ');
+                Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+            })
+            .collect()
     }
 
     /// Waits for the automated checks to finish with a submitted applicant; returns it.
