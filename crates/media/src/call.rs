@@ -10,14 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::Registry;
-use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::RTCIceServer;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp::codec::vp8::Vp8Packet;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
@@ -31,6 +29,7 @@ use crate::frame::Frame;
 use crate::quality::{CallQuality, QualityCounters};
 use crate::recording::{IvfRecorder, OpusRecorder, RecordingFiles};
 use crate::vp8::Vp8Decoder;
+use crate::vp8_frames::Vp8Assembler;
 use crate::MediaError;
 
 /// A STUN or TURN server, as the server's configuration hands it out.
@@ -94,21 +93,22 @@ pub(crate) fn opus_codec() -> RTCRtpCodec {
     }
 }
 
-fn media_engine() -> Result<MediaEngine, MediaError> {
+pub(crate) fn vp8_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+pub(crate) fn media_engine() -> Result<MediaEngine, MediaError> {
     let mut engine = MediaEngine::default();
     // VP8 only: it is what every browser sends and what libvpx here decodes.
     engine
         .register_codec(
-            RTCRtpCodecParameters {
-                rtp_codec: RTCRtpCodec {
-                    mime_type: MIME_TYPE_VP8.to_owned(),
-                    clock_rate: 90_000,
-                    channels: 0,
-                    sdp_fmtp_line: String::new(),
-                    rtcp_feedback: vec![],
-                },
-                payload_type: VIDEO_PAYLOAD_TYPE,
-            },
+            RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: VIDEO_PAYLOAD_TYPE },
             RtpCodecKind::Video,
         )
         .map_err(webrtc_error)?;
@@ -195,8 +195,7 @@ async fn request_keyframe(track: &Arc<dyn TrackRemote>) {
 
 /// Reassembles VP8 frames from RTP, records them, decodes them and publishes the newest.
 async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
-    let mut builder =
-        SampleBuilder::new(256, Vp8Packet::default(), 90_000).with_max_time_delay(Duration::from_millis(300));
+    let mut assembler = Vp8Assembler::default();
     let mut decoder = match Vp8Decoder::new() {
         Ok(d) => d,
         Err(e) => {
@@ -205,7 +204,7 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
         }
     };
     let mut recorder = IvfRecorder::create(&shared.recording_dir.join("applicant-video.ivf")).ok();
-    let mut arrivals: std::collections::VecDeque<(u32, Instant)> = Default::default();
+    let mut first_packet: Option<(u32, Instant)> = None;
     let mut have_keyframe = false;
     let mut last_pli = Instant::now() - Duration::from_secs(10);
     request_keyframe(&track).await;
@@ -213,62 +212,49 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
         let now = Instant::now();
         shared.quality.video_packet(packet.payload.len() + 12, packet.header.sequence_number);
-        let ts = packet.header.timestamp;
-        if arrivals.back().map(|(t, _)| *t) != Some(ts) {
-            arrivals.push_back((ts, now));
-            if arrivals.len() > 64 {
-                arrivals.pop_front();
-            }
+        if first_packet.map(|(ts, _)| ts) != Some(packet.header.timestamp) {
+            first_packet = Some((packet.header.timestamp, now));
         }
-        builder.push(now, packet);
-        while let Some((sample, rtp_timestamp)) = builder.pop_with_timestamp(now) {
-            let data = &sample.data;
-            if data.is_empty() {
-                continue;
+        let Some(frame) = assembler.push(packet) else { continue };
+        let received_at = first_packet.map(|(_, at)| at).unwrap_or(now);
+        let keyframe = frame.data.first().is_some_and(|b| b & 0x01 == 0);
+        if frame.after_loss && !keyframe {
+            have_keyframe = false;
+        }
+        if !have_keyframe && !keyframe {
+            if last_pli.elapsed() > Duration::from_millis(500) {
+                last_pli = Instant::now();
+                request_keyframe(&track).await;
             }
-            let keyframe = data[0] & 0x01 == 0;
-            let lost = sample.prev_dropped_packets > sample.prev_padding_packets;
-            if !have_keyframe && !keyframe || lost {
-                if !keyframe {
-                    have_keyframe = have_keyframe && !lost;
+            continue;
+        }
+        have_keyframe = true;
+        match decoder.decode(&frame.data) {
+            Ok(Some(picture)) => {
+                if let Some(r) = recorder.as_mut() {
+                    if let Err(e) = r.write_frame(frame.rtp_timestamp, &frame.data, picture.width, picture.height) {
+                        tracing::error!("recording stopped: {e}");
+                        recorder = None;
+                    }
                 }
+                let number = shared.frame_numbers.fetch_add(1, Ordering::Relaxed);
+                let decoded_at = Instant::now();
+                shared.quality.frame_decoded(decoded_at.duration_since(received_at));
+                if number == 0 {
+                    if let Some(answered) = *shared.answered_at.lock().expect("not poisoned") {
+                        let _ = shared.events.send(CallEvent::FirstFrame { after_answer: decoded_at - answered });
+                    }
+                }
+                let frame = Frame { picture, rtp_timestamp: frame.rtp_timestamp, received_at, decoded_at, number };
+                let _ = shared.frames.send(Some(Arc::new(frame)));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!("{e}; asking for a keyframe");
+                have_keyframe = false;
                 if last_pli.elapsed() > Duration::from_millis(500) {
                     last_pli = Instant::now();
                     request_keyframe(&track).await;
-                }
-                if !have_keyframe {
-                    continue;
-                }
-            }
-            have_keyframe = true;
-            let received_at = arrivals.iter().find(|(t, _)| *t == rtp_timestamp).map(|(_, at)| *at).unwrap_or(now);
-            match decoder.decode(data) {
-                Ok(Some(picture)) => {
-                    if let Some(r) = recorder.as_mut() {
-                        if let Err(e) = r.write_frame(rtp_timestamp, data, picture.width, picture.height) {
-                            tracing::error!("recording stopped: {e}");
-                            recorder = None;
-                        }
-                    }
-                    let number = shared.frame_numbers.fetch_add(1, Ordering::Relaxed);
-                    let decoded_at = Instant::now();
-                    shared.quality.frame_decoded(decoded_at.duration_since(received_at));
-                    if number == 0 {
-                        if let Some(answered) = *shared.answered_at.lock().expect("not poisoned") {
-                            let _ = shared.events.send(CallEvent::FirstFrame { after_answer: decoded_at - answered });
-                        }
-                    }
-                    let frame = Frame { picture, rtp_timestamp, received_at, decoded_at, number };
-                    let _ = shared.frames.send(Some(Arc::new(frame)));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::debug!("{e}; asking for a keyframe");
-                    have_keyframe = false;
-                    if last_pli.elapsed() > Duration::from_millis(500) {
-                        last_pli = Instant::now();
-                        request_keyframe(&track).await;
-                    }
                 }
             }
         }

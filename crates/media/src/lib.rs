@@ -12,7 +12,9 @@ pub mod quality;
 pub mod recording;
 pub mod screenshot;
 pub mod session;
+pub mod synthetic_applicant;
 pub mod vp8;
+pub mod vp8_frames;
 
 pub use call::{CallConfig, CallEvent, IceServer, OperatorCall};
 pub use frame::{Frame, Rgb, I420};
