@@ -64,6 +64,14 @@ async fn waiting_applicant(
     let applicant = new_applicant(s, key, name).await;
     let invitation: Value = invite(s, key, &applicant).await.json().await.unwrap();
     let link = invitation["link"].as_str().unwrap().trim_start_matches("/v/").to_owned();
+    let (secret, socket) = consent_and_join(s, &link).await;
+    (invitation["sessionId"].as_str().unwrap().to_owned(), link, secret, socket)
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Consents on the link and opens the applicant's socket; returns the secret and the socket.
+async fn consent_and_join(s: &TestServer, link: &str) -> (String, Socket) {
     let consent: Value = s
         .http
         .post(format!("{}/v/{link}/consent", site(s)))
@@ -79,7 +87,7 @@ async fn waiting_applicant(
     let (socket, _) = tokio_tungstenite::connect_async(ws.as_str()).await.unwrap();
     // The case joins the queue once the socket is there.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    (invitation["sessionId"].as_str().unwrap().to_owned(), link, secret, socket)
+    (secret, socket)
 }
 
 async fn next_call(s: &TestServer, operator: &str) -> Value {
@@ -267,23 +275,7 @@ async fn features_differ_between_sessions_and_retries_are_capped() {
             let link = invitation["link"].as_str().unwrap().trim_start_matches("/v/").to_owned();
             // An open session blocks a second invitation.
             assert_eq!(error_of(invite(&s, &key, &applicant).await).await, (409, "ALREADY_EXISTS".into()));
-            let consent: Value = s
-                .http
-                .post(format!("{}/v/{link}/consent", site(&s)))
-                .json(&json!({"textVersion": identdesk_domain::video::CONSENT_TEXT_VERSION, "accepted": true}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let ws = format!(
-                "{}/v/{link}/ws?secret={}",
-                site(&s).replacen("http", "ws", 1),
-                consent["secret"].as_str().unwrap()
-            );
-            let (_socket, _) = tokio_tungstenite::connect_async(ws.as_str()).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let (_secret, _socket) = consent_and_join(&s, &link).await;
             let call = next_call(&s, &operator).await;
             let session = call["session"]["id"].as_str().unwrap();
             let res = s

@@ -316,29 +316,34 @@ pub async fn screenshot(
     // Check the step before writing the file, so a refused capture leaves nothing behind.
     let mut probe = session.interview.clone();
     probe.capture(tag)?;
-    let object = crate::store::new_id();
-    let key = state.media.put(&session.tenant_id, &session.applicant_id, &object, &body).await?;
-    let stored = state
-        .store
-        .add_evidence(
-            &staff.user,
-            &id,
-            NewEvidence {
-                kind: "screenshot",
-                tag: tag.as_string(),
-                sha256,
-                media_key: key.clone(),
-                content_type: "image/png",
-                bytes: body.len() as i64,
-                captured_at_ms: q.captured_at_ms,
-                width: Some(facts.width as i64),
-                height: Some(facts.height as i64),
-                duration_ms: None,
-                screenshot: Some(tag),
-            },
-        )
-        .await;
-    match stored {
+    let evidence = NewEvidence {
+        kind: "screenshot",
+        tag: tag.as_string(),
+        sha256,
+        media_key: String::new(),
+        content_type: "image/png",
+        bytes: body.len() as i64,
+        captured_at_ms: q.captured_at_ms,
+        width: Some(facts.width as i64),
+        height: Some(facts.height as i64),
+        duration_ms: None,
+        screenshot: Some(tag),
+    };
+    keep_evidence(&state, &staff.user, &session, &body, evidence).await
+}
+
+/// Stores the bytes in the media folder and the evidence row; a refused row removes the file,
+/// so nothing is left half-written.
+async fn keep_evidence(
+    state: &AppState,
+    user: &StaffUser,
+    session: &VideoSession,
+    body: &[u8],
+    mut evidence: NewEvidence,
+) -> Result<Response> {
+    let key = state.media.put(&session.tenant_id, &session.applicant_id, &crate::store::new_id(), body).await?;
+    evidence.media_key = key.clone();
+    match state.store.add_evidence(user, &session.id, evidence).await {
         Ok(evidence) => Ok((StatusCode::CREATED, Json(evidence)).into_response()),
         Err(e) => {
             let _ = state.media.remove(&key).await;
@@ -449,34 +454,20 @@ pub async fn recording(
         return Err(Error::InvalidBody(format!("the {} part is not a {content_type} file", q.part)));
     }
     let session = state.store.video_session(&staff.user.tenant_id, &id).await?;
-    let key = state.media.put(&session.tenant_id, &session.applicant_id, &crate::store::new_id(), &body).await?;
-    let stored = state
-        .store
-        .add_evidence(
-            &staff.user,
-            &id,
-            NewEvidence {
-                kind: "recording",
-                tag: q.part.clone(),
-                sha256: sha256_hex(&body),
-                media_key: key.clone(),
-                content_type,
-                bytes: body.len() as i64,
-                captured_at_ms: crate::store::now_ms(),
-                width: None,
-                height: None,
-                duration_ms: Some(q.duration_ms),
-                screenshot: None,
-            },
-        )
-        .await;
-    match stored {
-        Ok(evidence) => Ok((StatusCode::CREATED, Json(evidence)).into_response()),
-        Err(e) => {
-            let _ = state.media.remove(&key).await;
-            Err(e)
-        }
-    }
+    let evidence = NewEvidence {
+        kind: "recording",
+        tag: q.part.clone(),
+        sha256: sha256_hex(&body),
+        media_key: String::new(),
+        content_type,
+        bytes: body.len() as i64,
+        captured_at_ms: crate::store::now_ms(),
+        width: None,
+        height: None,
+        duration_ms: Some(q.duration_ms),
+        screenshot: None,
+    };
+    keep_evidence(&state, &staff.user, &session, &body, evidence).await
 }
 
 #[utoipa::path(get, path = "/api/v1/video/evidence/{id}/content", security(("bearer" = [])),

@@ -255,34 +255,28 @@ impl Store {
         rows.iter().map(session_from_row).collect()
     }
 
-    pub async fn video_session(&self, tenant_id: &str, id: &str) -> Result<VideoSession> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM video_sessions WHERE id = $1 AND tenant_id = $2"))
-            .bind(id)
-            .bind(tenant_id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(Error::NotFound("video session"))?;
+    /// The one session matching `filter` (SQL over `video_sessions`, with its values in order).
+    async fn one_session(&self, filter: &str, values: &[&str]) -> Result<VideoSession> {
+        let sql = format!("SELECT {COLUMNS} FROM video_sessions WHERE {filter}");
+        let mut query = sqlx::query(&sql);
+        for v in values {
+            query = query.bind(*v);
+        }
+        let row = query.fetch_optional(self.reader()).await?.ok_or(Error::NotFound("video session"))?;
         session_from_row(&row)
+    }
+
+    pub async fn video_session(&self, tenant_id: &str, id: &str) -> Result<VideoSession> {
+        self.one_session("id = $1 AND tenant_id = $2", &[id, tenant_id]).await
     }
 
     /// A session by id alone, for the server's own bookkeeping (sockets know no tenant).
     pub async fn video_session_by_id(&self, id: &str) -> Result<VideoSession> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM video_sessions WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(Error::NotFound("video session"))?;
-        session_from_row(&row)
+        self.one_session("id = $1", &[id]).await
     }
 
     pub async fn video_session_of_case(&self, tenant_id: &str, case_id: &str) -> Result<VideoSession> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM video_sessions WHERE case_id = $1 AND tenant_id = $2"))
-            .bind(case_id)
-            .bind(tenant_id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(Error::NotFound("video session"))?;
-        session_from_row(&row)
+        self.one_session("case_id = $1 AND tenant_id = $2", &[case_id, tenant_id]).await
     }
 
     /// The session an applicant's link opens. Once the link was used (consent given), only
