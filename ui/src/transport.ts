@@ -3,6 +3,7 @@
 
 import type {
   ApiKeyInfo,
+  CallView,
   CreatedApiKey,
   CreatedUser,
   Environment,
@@ -191,6 +192,9 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
       }),
     labels: () => call<LabelInfo[]>({ method: "GET", path: "/labels" }),
     documentImage: (id: string) => transport.blob(`/documents/${id}/content`, session()?.token ?? null),
+    /** A video identification's session, evidence and interview, by its case. */
+    caseVideo: (caseId: string) => call<CallView>({ method: "GET", path: `/cases/${caseId}/video` }),
+    evidenceContent: (id: string) => transport.blob(`/video/evidence/${id}/content`, session()?.token ?? null),
     decisions: (query: Record<string, string | number>) =>
       call<DecisionPage>({ method: "GET", path: `/decisions?${params(query)}` }),
     exportDecisions: (query: Record<string, string | number>) =>

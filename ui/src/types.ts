@@ -6,6 +6,8 @@ import type * as Api from "./generated/api";
 export type {
   Answer,
   ApiKeyInfo,
+  CallView,
+  Evidence,
   CreatedApiKey,
   CreatedUser,
   Environment,

@@ -268,6 +268,21 @@ async fn features_differ_between_sessions_and_retries_are_capped() {
         }
         assert!(chosen.len() >= 4, "8 sessions drew only {} different feature sets", chosen.len());
 
+        // Video cases without a session (imported) cannot be called: they go on hold, and the
+        // operator gets the waiting applicant instead.
+        let old_cases: Vec<_> = (0..3)
+            .map(|i| {
+                let mut seed = identdesk_server::store::applicants::SeedApplicant::queued(
+                    900 + i,
+                    identdesk_domain::CaseKind::VideoIdent,
+                    identdesk_server::store::now_ms() - 86_400_000,
+                );
+                seed.external_user_id = format!("imported-{i}");
+                seed
+            })
+            .collect();
+        s.store.seed_applicants(&s.tenant_id, &old_cases).await.unwrap();
+
         // The test servers allow two attempts: two aborted calls, then no third invitation.
         let applicant = new_applicant(&s, &key, "Retries").await;
         for attempt in 0..2 {

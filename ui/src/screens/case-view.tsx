@@ -7,6 +7,7 @@ import type { CaseDetail, DocumentInfo, MrzReading, StaffUser, UserAccount, Verd
 import { DecisionPanel } from "./decision-panel";
 import { supervises } from "../roles";
 import { ScreeningHits } from "./screening-hits";
+import { VideoEvidence } from "./video-evidence";
 import type { DuplicateMatch } from "../types";
 
 const RENEW_EVERY_MS = 60_000;
@@ -105,6 +106,7 @@ export function CaseView({ api, user, detail, onNext, onChanged, onOpen }: Props
               </ul>
             </div>
           )}
+          {c.kind === "video_ident" && <VideoEvidence api={api} caseId={c.id} />}
           <ScreeningHits
             api={api}
             detail={detail}

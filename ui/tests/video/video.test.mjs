@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer, token, apiGet } from "../e2e/server.mjs";
+import { startServer, token, apiGet, signIn } from "../e2e/server.mjs";
 
 const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const OPERATOR_BIN = process.env.IDENTDESK_OPERATOR_BIN ?? join(root, "target/debug/identdesk-operator");
@@ -174,6 +174,18 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
   }
   assert.equal(events.filter((a) => a === "video.screenshot").length, 6);
   await page.close();
+
+  // In the browser UI, the supervisor opens the decided case and sees every screenshot.
+  const ui = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await signIn(ui, server, SUPERVISOR);
+  await ui.selectOption("select[name=state]", "decided");
+  await ui.selectOption("select[name=kind]", "video_ident");
+  await ui.click(`.case-list .row[data-case="${view.case.id}"]`);
+  await ui.waitForSelector(".video-evidence figure[data-tag=face] img");
+  assert.equal(await ui.locator(".video-evidence figure img").count(), 6);
+  assert.equal(await ui.locator(".video-evidence .recording li").count(), 3);
+  if (process.env.IDENTDESK_SCREENSHOTS) await ui.screenshot({ path: join(root, "docs/screenshots/video-evidence.png") });
+  await ui.close();
 });
 
 test("the link works once; a second browser is told it was used", async () => {

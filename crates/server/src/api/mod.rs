@@ -100,7 +100,7 @@ impl AppState {
         supervision::log, supervision::export, supervision::reviewer_stats,
         administration::users, administration::add_user, administration::set_role, administration::disable_user,
         administration::api_keys, administration::create_api_key, administration::revoke_api_key,
-        video::invite, video::next, video::get_one, video::signal, video::screenshot, video::read_out,
+        video::invite, video::next, video::of_case, video::get_one, video::signal, video::screenshot, video::read_out,
         video::send_tan, video::finish, video::abort, video::recording, video::evidence_content,
     ),
     components(schemas(crate::error::ErrorBody)),
@@ -182,6 +182,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api-keys/{id}/revoke", post(administration::revoke_api_key))
         .route("/applicants/{id}/video-ident", post(video::invite))
         .route("/video/next", post(video::next))
+        .route("/cases/{id}/video", get(video::of_case))
         .route("/video/sessions/{id}", get(video::get_one))
         .route("/video/sessions/{id}/signal", get(video::signal))
         .route(

@@ -131,12 +131,33 @@ async fn call_view(state: &AppState, tenant_id: &str, session: VideoSession) -> 
     responses((status = 200, body = CallView), (status = 204, description = "nobody is waiting")))]
 pub async fn next(State(state): State<AppState>, staff: Staff) -> Result<Response> {
     staff.require(runs_calls, "run video calls")?;
-    let Some(case) = state.store.claim_next(&staff.user, &[CaseKind::VideoIdent], state.limits.lease_ms).await? else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    state.announce(&case.tenant_id, case.change_seq);
-    let session = state.store.start_video_call(&staff.user, &case.id).await?;
-    Ok(Json(call_view(&state, &staff.user.tenant_id, session).await?).into_response())
+    loop {
+        let Some(case) = state.store.claim_next(&staff.user, &[CaseKind::VideoIdent], state.limits.lease_ms).await?
+        else {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        };
+        state.announce(&case.tenant_id, case.change_seq);
+        match state.store.start_video_call(&staff.user, &case.id).await {
+            Ok(session) => return Ok(Json(call_view(&state, &staff.user.tenant_id, session).await?).into_response()),
+            Err(Error::NotFound("video session")) => {
+                let seq = state.store.hold_sessionless_case(&staff.user, &case.id).await?;
+                state.announce(&case.tenant_id, seq);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/video", security(("bearer" = [])),
+    responses((status = 200, body = CallView), (status = 404, description = "VIDEO_SESSION_NOT_FOUND", body = ErrorBody)))]
+pub async fn of_case(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(case_id): Path<String>,
+) -> Result<Json<CallView>> {
+    staff.require(sees_evidence, "see video sessions")?;
+    let session = state.store.video_session_of_case(&staff.user.tenant_id, &case_id).await?;
+    get_one(State(state), staff, Path(session.id)).await
 }
 
 #[utoipa::path(get, path = "/api/v1/video/sessions/{id}", security(("bearer" = [])),

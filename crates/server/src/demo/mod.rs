@@ -190,13 +190,13 @@ type SeedCase = Option<(CaseKind, CaseState)>;
 const MIX: &[(u32, ApplicantStatus, SeedCase)] = &[
     (8, ApplicantStatus::Init, None),
     (4, ApplicantStatus::Pending, None),
-    (52, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Queued))),
-    (10, ApplicantStatus::Queued, Some((CaseKind::VideoIdent, CaseState::Queued))),
+    // Video identifications come only from invitations (a session with its link), never seeded.
+    (62, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Queued))),
     (5, ApplicantStatus::Queued, Some((CaseKind::FourEyes, CaseState::Queued))),
     (5, ApplicantStatus::Queued, Some((CaseKind::QaSample, CaseState::Queued))),
     (6, ApplicantStatus::OnHold, Some((CaseKind::Review, CaseState::OnHold))),
     (4, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Escalated))),
-    (6, ApplicantStatus::Queued, Some((CaseKind::VideoIdent, CaseState::Queued))),
+    (6, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Queued))),
 ];
 
 async fn seed_queue(store: &Store, media: &MediaStore, tenant_id: &str, count: usize, rng: &mut StdRng) -> Result<()> {

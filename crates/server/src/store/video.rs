@@ -390,6 +390,33 @@ impl Store {
         Ok(Some(seq))
     }
 
+    /// A video case without a session (imported, or left from before sessions existed) cannot
+    /// be called: it is put on hold, audited, so the queue hands out the next one.
+    pub async fn hold_sessionless_case(&self, user: &StaffUser, case_id: &str) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let seq = audit::append(
+            &mut tx,
+            &user.tenant_id,
+            &Actor::System,
+            "case.on_hold",
+            &format!("case:{case_id}"),
+            json!({"why": "a video identification case without a session cannot be called"}),
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE cases SET state = 'on_hold', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
+             change_seq = $1, updated_at_ms = $2 WHERE id = $3 AND tenant_id = $4",
+        )
+        .bind(seq)
+        .bind(now_ms())
+        .bind(case_id)
+        .bind(&user.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
     /// How many applicants of the tenant wait before this one (0: next).
     pub async fn waiting_position(&self, session: &VideoSession) -> Result<i64> {
         let row = sqlx::query(

@@ -1,0 +1,83 @@
+// A video identification's evidence, for the reviewer and supervisor: the session's outcome,
+// the security features checked, each screenshot (tag, time, SHA-256) as a thumbnail that
+// opens full size, and the recording's parts.
+
+import { useEffect, useState } from "preact/hooks";
+import type { Api } from "../transport";
+import type { CallView, Evidence } from "../types";
+
+const TAG_NAMES: Record<string, string> = { id_front: "ID front", id_back: "ID back", face: "Face" };
+
+function tagName(tag: string, view: CallView): string {
+  const feature = tag.match(/^security_feature_(\d+)$/);
+  if (feature) {
+    const f = view.features.find((x) => x.n === Number(feature[1]));
+    return `Security feature ${feature[1]}${f ? `: ${f.feature.replace(/_/g, " ")}` : ""}`;
+  }
+  return TAG_NAMES[tag] ?? tag.replace(/_/g, " ");
+}
+
+export function VideoEvidence({ api, caseId }: { api: Api; caseId: string }) {
+  const [view, setView] = useState<CallView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.caseVideo(caseId).then(setView, (e: Error) => setError(e.message));
+  }, [api, caseId]);
+  if (error) return <p class="error">{error}</p>;
+  if (!view) return <p>Loading the video identification…</p>;
+  const { session } = view;
+  const shots = view.evidence.filter((e) => e.kind === "screenshot");
+  const parts = view.evidence.filter((e) => e.kind === "recording");
+  const started = session.callStartedAtMs ?? session.createdAtMs;
+  return (
+    <section class="video-evidence">
+      <h2>
+        Video identification: {session.state.replace("_", " ")}
+        {session.abortReason ? ` (${session.abortReason.replace(/_/g, " ")})` : ""}
+      </h2>
+      <p>
+        Consent {session.consentAtMs ? `given ${new Date(session.consentAtMs).toLocaleString()}` : "not given"}
+        {session.consentTextVersion ? ` to ${session.consentTextVersion}` : ""}.
+      </p>
+      <div class="documents screenshots">
+        {shots.map((e) => <Screenshot key={e.id} api={api} evidence={e} name={tagName(e.tag, view)} startedMs={started} />)}
+      </div>
+      {parts.length > 0 && (
+        <ul class="recording">
+          {parts.map((e) => (
+            <li key={e.id}>
+              Recording, {e.tag.replace(/_/g, " ")}: {((e.durationMs ?? 0) / 1000).toFixed(1)} s,{" "}
+              {(e.bytes / 1024).toFixed(0)} KiB <code title="SHA-256">{e.sha256.slice(0, 16)}…</code>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Screenshot({ api, evidence, name, startedMs }: { api: Api; evidence: Evidence; name: string; startedMs: number }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [zoom, setZoom] = useState(false);
+  useEffect(() => {
+    let made: string | null = null;
+    void api.evidenceContent(evidence.id).then((blob) => {
+      made = URL.createObjectURL(blob);
+      setUrl(made);
+    });
+    return () => {
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [api, evidence.id]);
+  const at = Math.max(0, Math.round((evidence.capturedAtMs - startedMs) / 1000));
+  return (
+    <figure class={zoom ? "doc zoomed" : "doc"} data-tag={evidence.tag}>
+      {url ? <img src={url} alt={name} onClick={() => setZoom(!zoom)} /> : <div class="placeholder">loading…</div>}
+      <figcaption>
+        {name} · {Math.floor(at / 60)}:{String(at % 60).padStart(2, "0")} into the call · {evidence.width}×{evidence.height}
+        <br />
+        <code title="SHA-256">{evidence.sha256.slice(0, 16)}…</code>
+      </figcaption>
+    </figure>
+  );
+}
