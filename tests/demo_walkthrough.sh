@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked -q -p identdesk-server
-server=target/debug/identdesk-server
+server="${CARGO_TARGET_DIR:-target}/debug/identdesk-server"
 data=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
