@@ -8,6 +8,7 @@ import { DecisionPanel } from "./decision-panel";
 import { supervises } from "../roles";
 import { ScreeningHits } from "./screening-hits";
 import { VideoEvidence } from "./video-evidence";
+import { useBlobUrl } from "./blob-url";
 import type { DuplicateMatch } from "../types";
 
 const RENEW_EVERY_MS = 60_000;
@@ -227,19 +228,9 @@ function CaseControls({ api, detail, onChanged }: { api: Api; detail: CaseDetail
 }
 
 function DocumentImage({ api, doc, onShown }: { api: Api; doc: DocumentInfo; onShown: () => void }) {
-  const [url, setUrl] = useState<string | null>(null);
+  const url = useBlobUrl(() => api.documentImage(doc.id), [api, doc.id]);
   const [zoom, setZoom] = useState(false);
   const [turn, setTurn] = useState(0);
-  useEffect(() => {
-    let made: string | null = null;
-    void api.documentImage(doc.id).then((blob) => {
-      made = URL.createObjectURL(blob);
-      setUrl(made);
-    });
-    return () => {
-      if (made) URL.revokeObjectURL(made);
-    };
-  }, [api, doc.id]);
   return (
     <figure class={zoom ? "doc zoomed" : "doc"}>
       {url ? (

@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Api } from "../transport";
 import type { CallView, Evidence } from "../types";
+import { useBlobUrl } from "./blob-url";
 
 const TAG_NAMES: Record<string, string> = { id_front: "ID front", id_back: "ID back", face: "Face" };
 
@@ -57,18 +58,8 @@ export function VideoEvidence({ api, caseId }: { api: Api; caseId: string }) {
 }
 
 function Screenshot({ api, evidence, name, startedMs }: { api: Api; evidence: Evidence; name: string; startedMs: number }) {
-  const [url, setUrl] = useState<string | null>(null);
+  const url = useBlobUrl(() => api.evidenceContent(evidence.id), [api, evidence.id]);
   const [zoom, setZoom] = useState(false);
-  useEffect(() => {
-    let made: string | null = null;
-    void api.evidenceContent(evidence.id).then((blob) => {
-      made = URL.createObjectURL(blob);
-      setUrl(made);
-    });
-    return () => {
-      if (made) URL.revokeObjectURL(made);
-    };
-  }, [api, evidence.id]);
   const at = Math.max(0, Math.round((evidence.capturedAtMs - startedMs) / 1000));
   return (
     <figure class={zoom ? "doc zoomed" : "doc"} data-tag={evidence.tag}>
