@@ -69,7 +69,8 @@ export async function apiGet(server, path, bearer) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-export async function launchBrowser() {
+/** Headless Chromium as this machine runs it; `extraArgs` add flags (a fake camera, say). */
+export async function launchBrowser(extraArgs = []) {
   const { chromium } = await import("playwright-core");
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -82,6 +83,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }

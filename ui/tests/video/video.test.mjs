@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer, token, apiGet, signIn } from "../e2e/server.mjs";
+import { startServer, token, apiGet, signIn, launchBrowser } from "../e2e/server.mjs";
 
 const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const OPERATOR_BIN = process.env.IDENTDESK_OPERATOR_BIN ?? join(root, "target/debug/identdesk-operator");
@@ -26,26 +26,14 @@ before(async () => {
   server = await startServer({ applicants: 10 });
   work = mkdtempSync(join(tmpdir(), "identdesk-video-"));
   execFileSync(OPERATOR_BIN, ["fake-camera", "--out", join(work, "card.y4m"), "--png", join(work, "card.png"), "--frames", "10"]);
-  const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-video-capture=${join(work, "card.y4m")}`,
-      "--autoplay-policy=no-user-gesture-required",
-      // The media core and the browser share this machine: host candidates by address.
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ],
-  });
+  browser = await launchBrowser([
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-video-capture=${join(work, "card.y4m")}`,
+    "--autoplay-policy=no-user-gesture-required",
+    // The media core and the browser share this machine: host candidates by address.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+  ]);
 });
 
 after(async () => {
