@@ -348,6 +348,34 @@ fn describe(step: InterviewStep) -> String {
     }
 }
 
+/// Where a video identification session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// The link is sent; the applicant has not consented yet.
+    Invited,
+    /// Consented and in the waiting room.
+    Waiting,
+    /// An operator took the case.
+    InCall,
+    Completed,
+    Aborted,
+}
+wire_enum!(SessionState, "video session state", {
+    Invited => "invited",
+    Waiting => "waiting",
+    InCall => "in_call",
+    Completed => "completed",
+    Aborted => "aborted",
+});
+
+impl SessionState {
+    pub fn ended(self) -> bool {
+        matches!(self, SessionState::Completed | SessionState::Aborted)
+    }
+}
+
 /// The text version of the recording consent the applicant page shows; stored with each consent.
 pub const CONSENT_TEXT_VERSION: &str = "2026-11-video-consent-v1";
 

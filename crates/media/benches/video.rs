@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use identdesk_domain::ScreenshotTag;
 use identdesk_media::audio::Tone;
+use identdesk_media::call::wait_for_event;
 use identdesk_media::fake_camera::card;
 use identdesk_media::synthetic_applicant::SyntheticApplicant;
 use identdesk_media::vp8::{Vp8Decoder, Vp8Encoder};
@@ -85,16 +86,8 @@ async fn call_figures(frames: &[Vec<u8>]) -> (f64, Vec<f64>) {
     let mut frames_rx = call.frames();
     // The synthetic sender does not answer keyframe requests: it starts once the call is up,
     // with a keyframe, as a browser's encoder would after connecting.
-    let connected = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(e) = events.recv().await {
-            if e == CallEvent::Connected {
-                return true;
-            }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
+    let connected =
+        wait_for_event(&mut events, |e| *e == CallEvent::Connected, Duration::from_secs(10)).await.is_some();
     assert!(connected, "the loopback call connected");
     let sender = tokio::spawn({
         let frames = frames.to_vec();

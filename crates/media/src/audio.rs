@@ -64,7 +64,7 @@ impl OperatorAudio {
         mut connected: watch::Receiver<bool>,
         recording: &Path,
     ) -> Result<OperatorAudio, MediaError> {
-        let ssrc = rand_ssrc();
+        let ssrc = rand::random::<u32>();
         let track = Arc::new(
             TrackLocalStaticSample::new(
                 Instant::now(),
@@ -145,11 +145,4 @@ impl OperatorAudio {
             None => Ok(()),
         }
     }
-}
-
-fn rand_ssrc() -> u32 {
-    // Unique enough per call; SSRC collisions are resolved by the protocol anyway.
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(1);
-    nanos ^ 0x5eed_1d00 | 1
 }

@@ -4,7 +4,7 @@
 //! everything.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use webrtc::peer_connection::{
 use crate::audio::{AudioSource, OperatorAudio};
 use crate::frame::Frame;
 use crate::quality::{CallQuality, QualityCounters};
-use crate::recording::{IvfRecorder, OpusRecorder, RecordingFiles};
+use crate::recording::{IvfRecorder, OpusRecorder, RecordingFiles, APPLICANT_AUDIO, APPLICANT_VIDEO, OPERATOR_AUDIO};
 use crate::vp8::Vp8Decoder;
 use crate::vp8_frames::Vp8Assembler;
 use crate::MediaError;
@@ -78,6 +78,24 @@ pub enum CallEvent {
     Disconnected,
     /// The connection is gone for good.
     Failed,
+}
+
+/// Waits up to `timeout` for the first event `wanted` accepts; `None` when the call ended or
+/// the time ran out first.
+pub async fn wait_for_event(
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    wanted: impl Fn(&CallEvent) -> bool,
+    timeout: Duration,
+) -> Option<CallEvent> {
+    let wait = async {
+        while let Some(e) = events.recv().await {
+            if wanted(&e) {
+                return Some(e);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(timeout, wait).await.ok().flatten()
 }
 
 const VIDEO_PAYLOAD_TYPE: u8 = 96;
@@ -140,7 +158,7 @@ struct Shared {
     gathered: watch::Sender<bool>,
     connected: watch::Sender<bool>,
     answered_at: Mutex<Option<Instant>>,
-    quality: Arc<QualityCounters>,
+    quality: QualityCounters,
     recording_dir: PathBuf,
     video: Mutex<Option<IvfRecorder>>,
     applicant_audio: Mutex<Option<OpusRecorder>>,
@@ -203,7 +221,7 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
             return;
         }
     };
-    let mut recorder = IvfRecorder::create(&shared.recording_dir.join("applicant-video.ivf")).ok();
+    let mut recorder = IvfRecorder::create(&shared.recording_dir.join(APPLICANT_VIDEO)).ok();
     let mut first_packet: Option<(u32, Instant)> = None;
     let mut have_keyframe = false;
     let mut last_pli = Instant::now() - Duration::from_secs(10);
@@ -263,7 +281,7 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
 }
 
 async fn receive_audio(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
-    let mut recorder = OpusRecorder::create(&shared.recording_dir.join("applicant-audio.ogg")).ok();
+    let mut recorder = OpusRecorder::create(&shared.recording_dir.join(APPLICANT_AUDIO)).ok();
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
         shared.quality.audio_packet(packet.payload.len() + 12);
@@ -321,7 +339,7 @@ impl OperatorCall {
             gathered: gathered_tx,
             connected: connected_tx,
             answered_at: Mutex::new(None),
-            quality: Arc::new(QualityCounters::default()),
+            quality: QualityCounters::default(),
             recording_dir: config.recording_dir.clone(),
             video: Mutex::new(None),
             applicant_audio: Mutex::new(None),
@@ -347,8 +365,7 @@ impl OperatorCall {
         peer.set_remote_description(offer)
             .await
             .map_err(|e| MediaError::InvalidSdp(format!("the offer was refused: {e}")))?;
-        let audio =
-            OperatorAudio::start(&peer, audio, connected, &config.recording_dir.join("operator-audio.ogg")).await?;
+        let audio = OperatorAudio::start(&peer, audio, connected, &config.recording_dir.join(OPERATOR_AUDIO)).await?;
         let answer = peer
             .create_answer(None)
             .await
@@ -419,16 +436,11 @@ impl OperatorCall {
             a.finish()?;
         }
         Ok(RecordingFiles {
-            applicant_video: dir.join("applicant-video.ivf"),
-            applicant_audio: dir.join("applicant-audio.ogg"),
-            operator_audio: dir.join("operator-audio.ogg"),
+            applicant_video: dir.join(APPLICANT_VIDEO),
+            applicant_audio: dir.join(APPLICANT_AUDIO),
+            operator_audio: dir.join(OPERATOR_AUDIO),
             video_frames,
             video_duration_ms,
         })
     }
-}
-
-/// The recording files a call in `dir` writes.
-pub fn recording_paths(dir: &Path) -> [PathBuf; 3] {
-    [dir.join("applicant-video.ivf"), dir.join("applicant-audio.ogg"), dir.join("operator-audio.ogg")]
 }

@@ -11,6 +11,11 @@ use rtc::media::io::Writer;
 
 use crate::MediaError;
 
+/// The recording's file names in the call's folder.
+pub const APPLICANT_VIDEO: &str = "applicant-video.ivf";
+pub const APPLICANT_AUDIO: &str = "applicant-audio.ogg";
+pub const OPERATOR_AUDIO: &str = "operator-audio.ogg";
+
 /// The files of one recorded call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingFiles {
@@ -101,6 +106,24 @@ pub fn read_ivf(bytes: &[u8]) -> Result<(u32, Vec<IvfFrame<'_>>), MediaError> {
         at = end;
     }
     Ok((timebase_den, frames))
+}
+
+/// Decodes every frame of an IVF recording; returns (pictures decoded, duration in ms from the
+/// first to the last frame). What a supervisor's player would show, checked without one.
+pub fn decode_ivf(bytes: &[u8]) -> Result<(u64, u64), MediaError> {
+    let (timebase, frames) = read_ivf(bytes)?;
+    let mut decoder = crate::vp8::Vp8Decoder::new()?;
+    let mut pictures = 0;
+    for (_, data) in &frames {
+        if decoder.decode(data)?.is_some() {
+            pictures += 1;
+        }
+    }
+    let span = match (frames.first(), frames.last()) {
+        (Some((first, _)), Some((last, _))) => last - first,
+        _ => 0,
+    };
+    Ok((pictures, span * 1000 / u64::from(timebase.max(1))))
 }
 
 /// Opus packets into an Ogg file.

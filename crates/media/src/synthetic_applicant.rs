@@ -41,6 +41,8 @@ pub struct SyntheticApplicant {
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
+    /// Known once the answer is in; looked up on the first frame.
+    payload_type: std::sync::OnceLock<u8>,
 }
 
 impl SyntheticApplicant {
@@ -82,7 +84,7 @@ impl SyntheticApplicant {
         peer.set_local_description(offer).await.map_err(webrtc_error)?;
         let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;
         let sdp = peer.local_description().await.ok_or_else(|| MediaError::WebRtc("no offer".into()))?.sdp;
-        Ok((SyntheticApplicant { peer, track, sender, ssrc }, sdp))
+        Ok((SyntheticApplicant { peer, track, sender, ssrc, payload_type: Default::default() }, sdp))
     }
 
     pub async fn accept(&self, answer_sdp: &str) -> Result<(), MediaError> {
@@ -93,16 +95,19 @@ impl SyntheticApplicant {
 
     /// Sends one encoded VP8 frame lasting `duration`; returns when it was handed to the network.
     pub async fn send_frame(&self, data: Vec<u8>, duration: Duration) -> Result<Instant, MediaError> {
-        let payload_type = self
-            .sender
-            .get_parameters()
-            .await
-            .map_err(webrtc_error)?
-            .rtp_parameters
-            .codecs
-            .first()
-            .map(|c| c.payload_type)
-            .ok_or_else(|| MediaError::WebRtc("no negotiated video codec".into()))?;
+        let payload_type = match self.payload_type.get() {
+            Some(pt) => *pt,
+            None => {
+                let parameters = self.sender.get_parameters().await.map_err(webrtc_error)?;
+                let pt = parameters
+                    .rtp_parameters
+                    .codecs
+                    .first()
+                    .map(|c| c.payload_type)
+                    .ok_or_else(|| MediaError::WebRtc("no negotiated video codec".into()))?;
+                *self.payload_type.get_or_init(|| pt)
+            }
+        };
         let sent = Instant::now();
         let sample = Sample { data: Bytes::from(data), duration, ..Sample::new(sent) };
         self.track.sample_writer(self.ssrc, payload_type).write_sample(&sample).await.map_err(webrtc_error)?;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use identdesk_media::audio::Tone;
+use identdesk_media::call::wait_for_event;
 use identdesk_media::{CallConfig, CallEvent, MediaError, OperatorCall};
 
 /// A browser's offer (audio Opus, video VP8) whose only candidate is the discard port: nothing
@@ -66,16 +67,7 @@ async fn a_peer_that_never_answers_ends_without_pictures_or_a_hang() {
         OperatorCall::answer(&CallConfig::new(dir.path()), &silent_offer(), Box::new(Tone::new(440.0))).await.unwrap();
     assert!(answer.contains("m=video"), "the answer takes the video");
     let mut events = call.take_events().unwrap();
-    let connected = tokio::time::timeout(Duration::from_secs(3), async {
-        while let Some(e) = events.recv().await {
-            if e == CallEvent::Connected {
-                return true;
-            }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
+    let connected = wait_for_event(&mut events, |e| *e == CallEvent::Connected, Duration::from_secs(3)).await.is_some();
     assert!(!connected, "nothing answered, so nothing connected");
     assert!(call.next_frame(Duration::from_millis(500)).await.is_none());
     let files =

@@ -413,6 +413,7 @@ export interface RoleChange {
 /** What a security feature is, as the operator sees it in a live picture. */
 export type SecurityFeature = "hologram" | "kinegram" | "optically_variable_ink" | "changeable_laser_image" | "multiple_laser_image" | "iridescent_stripe" | "microprint" | "guilloche" | "tactile_relief" | "ghost_image" | "watermark";
 
+/** Where a video identification session stands. */
 export type SessionState = "invited" | "waiting" | "in_call" | "completed" | "aborted";
 
 /** A signed-in staff member, as the API sees them. */

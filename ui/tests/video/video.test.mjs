@@ -139,6 +139,7 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
   // The recording: as long as the call, both directions.
   const rec = summary.recording;
   assert.ok(rec.videoFrames > 30, `video frames ${rec.videoFrames}`);
+  assert.equal(rec.videoFrames, rec.videoFramesWritten, "every recorded frame decodes again from the file");
   assert.ok(Math.abs(rec.videoDurationMs - summary.callMs) < 2500, `video ${rec.videoDurationMs} ms, call ${summary.callMs} ms`);
   assert.ok(Math.abs(rec.applicantAudioMs - summary.callMs) < 2500, `applicant audio ${rec.applicantAudioMs} ms`);
   assert.ok(Math.abs(rec.operatorAudioMs - summary.callMs) < 2500, `operator audio ${rec.operatorAudioMs} ms`);

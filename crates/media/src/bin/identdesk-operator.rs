@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use identdesk_domain::{AbortReason, ScreenshotTag};
 use identdesk_media::audio::Tone;
+use identdesk_media::call::wait_for_event;
 use identdesk_media::session::{OperatorClient, ServerNews};
 use identdesk_media::{CallConfig, CallEvent, MediaError, Screenshot};
 use serde_json::json;
@@ -139,15 +140,11 @@ async fn interview(
     let (mut call, mut news) =
         client.connect(&plan, &config, Box::new(Tone::new(440.0)), Duration::from_secs(20)).await?;
     let mut events = call.take_events().expect("events");
-    let first_frame_ms = loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-            Ok(Some(CallEvent::FirstFrame { after_answer })) => break after_answer.as_secs_f64() * 1000.0,
-            Ok(Some(CallEvent::Failed)) | Ok(None) => {
-                return Err(MediaError::WebRtc("the call failed to connect".into()))
-            }
-            Ok(Some(_)) => {}
-            Err(_) => return Err(MediaError::Timeout("no picture arrived".into())),
-        }
+    let wanted = |e: &CallEvent| matches!(e, CallEvent::FirstFrame { .. } | CallEvent::Failed);
+    let first_frame_ms = match wait_for_event(&mut events, wanted, Duration::from_secs(10)).await {
+        Some(CallEvent::FirstFrame { after_answer }) => after_answer.as_secs_f64() * 1000.0,
+        Some(_) => return Err(MediaError::WebRtc("the call failed to connect".into())),
+        None => return Err(MediaError::Timeout("no picture arrived".into())),
     };
     // Let the sender's bitrate settle before the evidence is taken.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -191,6 +188,8 @@ async fn interview(
     client.upload_recording(&session, &files).await?;
     let audio =
         |p: &std::path::Path| std::fs::read(p).ok().and_then(|b| identdesk_media::recording::ogg_duration_ms(&b));
+    // The recording as a player would see it: every frame decoded again from the file.
+    let (decoded_frames, decoded_ms) = identdesk_media::recording::decode_ivf(&std::fs::read(&files.applicant_video)?)?;
     write_summary(
         out,
         json!({
@@ -201,8 +200,9 @@ async fn interview(
             "screenshots": shots,
             "quality": quality,
             "recording": {
-                "videoFrames": files.video_frames,
-                "videoDurationMs": files.video_duration_ms,
+                "videoFrames": decoded_frames,
+                "videoDurationMs": decoded_ms,
+                "videoFramesWritten": files.video_frames,
                 "applicantAudioMs": audio(&files.applicant_audio),
                 "operatorAudioMs": audio(&files.operator_audio),
             }

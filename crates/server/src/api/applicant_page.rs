@@ -145,20 +145,20 @@ pub async fn socket(
                 }
             }
         });
-        presence(&waiting_state, &id, true).await;
-        super::video::relay(waiting_state.clone(), id.clone(), Side::Applicant, socket).await;
+        joined(&waiting_state, &id).await;
+        // On leaving, `relay` takes the case out of the queue or ends the call.
+        super::video::relay(waiting_state, id, Side::Applicant, socket).await;
         ticker.abort();
-        presence(&waiting_state, &id, false).await;
     }))
 }
 
-/// Moves a waiting applicant's case into the queue (connected) or out of it (gone).
-async fn presence(state: &AppState, session_id: &str, present: bool) {
+/// A waiting applicant's page connected: their case joins the video queue.
+async fn joined(state: &AppState, session_id: &str) {
     let Ok(session) = state.store.video_session_by_id(session_id).await else { return };
     if session.state != SessionState::Waiting {
         return;
     }
-    match state.store.video_queue_presence(&session, present).await {
+    match state.store.video_queue_presence(&session, true).await {
         Ok(Some(seq)) => state.announce(&session.tenant_id, seq),
         Ok(None) => {}
         Err(e) => tracing::warn!(session = %session_id, error = %e, "waiting room presence not recorded"),

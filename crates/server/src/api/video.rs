@@ -23,7 +23,7 @@ use crate::media::inspect_image;
 use crate::store::accounts::{sha256_hex, StaffUser};
 use crate::store::audit::Actor;
 use crate::store::cases::{Case, DecideOutcome};
-use crate::store::video::{Evidence, NewEvidence, VideoSession};
+use crate::store::video::{Evidence, NewEvidence, SessionState, VideoSession};
 use crate::video::{new_tan, Side};
 
 fn runs_calls(role: Role) -> bool {
@@ -131,7 +131,9 @@ async fn call_view(state: &AppState, tenant_id: &str, session: VideoSession) -> 
     responses((status = 200, body = CallView), (status = 204, description = "nobody is waiting")))]
 pub async fn next(State(state): State<AppState>, staff: Staff) -> Result<Response> {
     staff.require(runs_calls, "run video calls")?;
-    loop {
+    // Bounded: each round sets one session-less case aside, and a queue of them is not a reason
+    // to keep the operator waiting for an answer.
+    for _ in 0..20 {
         let Some(case) = state.store.claim_next(&staff.user, &[CaseKind::VideoIdent], state.limits.lease_ms).await?
         else {
             return Ok(StatusCode::NO_CONTENT.into_response());
@@ -140,12 +142,14 @@ pub async fn next(State(state): State<AppState>, staff: Staff) -> Result<Respons
         match state.store.start_video_call(&staff.user, &case.id).await {
             Ok(session) => return Ok(Json(call_view(&state, &staff.user.tenant_id, session).await?).into_response()),
             Err(Error::NotFound("video session")) => {
-                let seq = state.store.hold_sessionless_case(&staff.user, &case.id).await?;
-                state.announce(&case.tenant_id, seq);
+                if let Some(seq) = state.store.hold_sessionless_case(&staff.user, &case.id).await? {
+                    state.announce(&case.tenant_id, seq);
+                }
             }
             Err(e) => return Err(e),
         }
     }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}/video", security(("bearer" = [])),
@@ -236,19 +240,32 @@ pub(super) async fn relay(state: AppState, session_id: String, side: Side, mut s
     }
 }
 
-/// The applicant's socket closed. During a call that ends the session: the rules ask for an
-/// uninterrupted call, so it is aborted as CONNECTION_INTERRUPTED, keeping what was captured.
+/// The applicant's socket closed. In the waiting room, their case leaves the queue until they
+/// are back. During a call the session ends: the rules ask for an uninterrupted call, so it is
+/// aborted as CONNECTION_INTERRUPTED, keeping what was captured.
 async fn applicant_left(state: &AppState, session_id: &str) {
     let rooms = &state.video.rooms;
     rooms.send(session_id, Side::Operator, json!({"type": "peer-left"}).to_string());
     let Ok(session) = state.store.video_session_by_id(session_id).await else { return };
-    if session.state != crate::store::video::SessionState::InCall {
-        return;
-    }
-    let Some(operator) = session.operator_id.clone() else { return };
-    let Ok(user) = state.store.staff_user(&session.tenant_id, &operator).await else { return };
-    if let Err(e) = end_call(state, &user, &session, Some(AbortReason::ConnectionLost), Actor::System).await {
-        tracing::warn!(session = %session_id, error = %e, "an interrupted call could not be closed");
+    let outcome = match session.state {
+        SessionState::Waiting => state.store.video_queue_presence(&session, false).await.map(|seq| {
+            if let Some(seq) = seq {
+                state.announce(&session.tenant_id, seq);
+            }
+        }),
+        SessionState::InCall => {
+            let Some(operator) = session.operator_id.clone() else { return };
+            match state.store.staff_user(&session.tenant_id, &operator).await {
+                Ok(user) => {
+                    end_call(state, &user, &session, Some(AbortReason::ConnectionLost), Actor::System).await.map(|_| ())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(session = %session_id, error = %e, "the applicant's departure was not recorded");
     }
 }
 
@@ -399,7 +416,7 @@ pub async fn send_tan(State(state): State<AppState>, staff: Staff, Path(id): Pat
     let destination = session.tan_destination.clone().ok_or(Error::SessionEnded)?;
     state.video.tan_sender.send(&session.id, &destination, &tan).await?;
     state.video.rooms.send(&id, Side::Applicant, json!({"type": "tan-sent"}).to_string());
-    let expires_at_ms = crate::store::now_ms() + state.video.tan_ttl_ms;
+    let expires_at_ms = session.tan_expires_at_ms.ok_or(Error::SessionEnded)?;
     Ok((StatusCode::ACCEPTED, Json(TanSent { expires_at_ms })).into_response())
 }
 

@@ -18,45 +18,7 @@ use super::cases::{NewCase, DEFAULT_SLA_MS};
 use super::{new_id, now_ms, Store, Tx};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionState {
-    /// The link is sent; the applicant has not consented yet.
-    Invited,
-    /// Consented and in the waiting room: the case is in the video queue.
-    Waiting,
-    /// An operator took the case.
-    InCall,
-    Completed,
-    Aborted,
-}
-
-impl SessionState {
-    fn as_str(self) -> &'static str {
-        match self {
-            SessionState::Invited => "invited",
-            SessionState::Waiting => "waiting",
-            SessionState::InCall => "in_call",
-            SessionState::Completed => "completed",
-            SessionState::Aborted => "aborted",
-        }
-    }
-
-    fn parse(s: &str) -> Result<SessionState> {
-        Ok(match s {
-            "invited" => SessionState::Invited,
-            "waiting" => SessionState::Waiting,
-            "in_call" => SessionState::InCall,
-            "completed" => SessionState::Completed,
-            "aborted" => SessionState::Aborted,
-            other => return Err(Error::Internal(format!("stored session state {other}"))),
-        })
-    }
-
-    pub fn ended(self) -> bool {
-        matches!(self, SessionState::Completed | SessionState::Aborted)
-    }
-}
+pub use identdesk_domain::video::SessionState;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -79,7 +41,7 @@ pub struct VideoSession {
     #[serde(skip)]
     tan_hash: Option<String>,
     #[serde(skip)]
-    tan_expires_at_ms: Option<i64>,
+    pub(crate) tan_expires_at_ms: Option<i64>,
     #[serde(skip)]
     tan_attempts: i64,
     #[serde(skip)]
@@ -136,7 +98,7 @@ fn session_from_row(row: &AnyRow) -> Result<VideoSession> {
         tenant_id: row.try_get("tenant_id")?,
         applicant_id: row.try_get("applicant_id")?,
         case_id: row.try_get("case_id")?,
-        state: SessionState::parse(&row.try_get::<String, _>("state")?)?,
+        state: row.try_get::<String, _>("state")?.parse()?,
         interview: serde_json::from_str(&interview).map_err(|e| Error::Internal(format!("stored interview: {e}")))?,
         consent_at_ms: row.try_get("consent_at_ms")?,
         consent_text_version: row.try_get("consent_text_version")?,
@@ -359,62 +321,54 @@ impl Store {
     /// on hold when it is not, so operators are only ever handed applicants who are there.
     pub async fn video_queue_presence(&self, session: &VideoSession, present: bool) -> Result<Option<i64>> {
         let Some(case_id) = &session.case_id else { return Ok(None) };
-        let (from, to, action) =
-            if present { ("on_hold", "queued", "case.resumed") } else { ("queued", "on_hold", "case.on_hold") };
+        let (from, to, action, why) = if present {
+            (CaseState::OnHold, CaseState::Queued, "case.resumed", "the applicant is in the waiting room")
+        } else {
+            (CaseState::Queued, CaseState::OnHold, "case.on_hold", "the applicant left the waiting room")
+        };
+        self.move_video_case(&session.tenant_id, case_id, from, to, action, why).await
+    }
+
+    /// A video case without a session (imported, or left from before sessions existed) cannot
+    /// be called: the operator's claim ends and the case goes on hold, so the queue hands out
+    /// the next one.
+    pub async fn hold_sessionless_case(&self, user: &StaffUser, case_id: &str) -> Result<Option<i64>> {
+        let why = "a video identification case without a session cannot be called";
+        self.move_video_case(&user.tenant_id, case_id, CaseState::Claimed, CaseState::OnHold, "case.on_hold", why).await
+    }
+
+    /// Moves a case from one state to another (no holder afterwards), audited; `None` when it
+    /// was not in `from` (nothing is written then).
+    async fn move_video_case(
+        &self,
+        tenant_id: &str,
+        case_id: &str,
+        from: CaseState,
+        to: CaseState,
+        action: &'static str,
+        why: &str,
+    ) -> Result<Option<i64>> {
         let mut tx = self.begin().await?;
-        let seq = audit::append(
-            &mut tx,
-            &session.tenant_id,
-            &Actor::System,
-            action,
-            &format!("case:{case_id}"),
-            json!({"why": if present { "the applicant is in the waiting room" } else { "the applicant left the waiting room" }}),
-        )
-        .await?;
+        let seq =
+            audit::append(&mut tx, tenant_id, &Actor::System, action, &format!("case:{case_id}"), json!({"why": why}))
+                .await?;
         let updated = sqlx::query(
-            "UPDATE cases SET state = $1, version = version + 1, change_seq = $2, updated_at_ms = $3 \
-             WHERE id = $4 AND state = $5",
+            "UPDATE cases SET state = $1, holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
+             change_seq = $2, updated_at_ms = $3 WHERE id = $4 AND tenant_id = $5 AND state = $6",
         )
-        .bind(to)
+        .bind(to.as_str())
         .bind(seq)
         .bind(now_ms())
         .bind(case_id)
-        .bind(from)
+        .bind(tenant_id)
+        .bind(from.as_str())
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            // Nothing to move (already there, or taken): leave no audit event either.
             return Ok(None);
         }
         tx.commit().await?;
         Ok(Some(seq))
-    }
-
-    /// A video case without a session (imported, or left from before sessions existed) cannot
-    /// be called: it is put on hold, audited, so the queue hands out the next one.
-    pub async fn hold_sessionless_case(&self, user: &StaffUser, case_id: &str) -> Result<i64> {
-        let mut tx = self.begin().await?;
-        let seq = audit::append(
-            &mut tx,
-            &user.tenant_id,
-            &Actor::System,
-            "case.on_hold",
-            &format!("case:{case_id}"),
-            json!({"why": "a video identification case without a session cannot be called"}),
-        )
-        .await?;
-        sqlx::query(
-            "UPDATE cases SET state = 'on_hold', holder_id = NULL, lease_until_ms = NULL, version = version + 1, \
-             change_seq = $1, updated_at_ms = $2 WHERE id = $3 AND tenant_id = $4",
-        )
-        .bind(seq)
-        .bind(now_ms())
-        .bind(case_id)
-        .bind(&user.tenant_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(seq)
     }
 
     /// How many applicants of the tenant wait before this one (0: next).
