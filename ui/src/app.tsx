@@ -10,12 +10,13 @@ import { HelpOverlay } from "./screens/help";
 import { isTyping } from "./keys";
 import { Supervisor } from "./screens/supervisor";
 import { Admin } from "./screens/admin";
-import { administers, audits } from "./roles";
+import { administers, audits, runsCalls } from "./roles";
+import { VideoCall } from "./screens/video-call";
 import { DeskStatusLine } from "./screens/desk-status";
 
-type View = "queue" | "supervisor" | "admin";
+type View = "queue" | "supervisor" | "admin" | "video";
 const viewOf = (hash: string): View =>
-  hash === "#/supervisor" ? "supervisor" : hash === "#/admin" ? "admin" : "queue";
+  hash === "#/supervisor" ? "supervisor" : hash === "#/admin" ? "admin" : hash === "#/video" ? "video" : "queue";
 
 const SESSION_KEY = "identdesk.session";
 
@@ -131,6 +132,11 @@ export function App() {
               Admin
             </a>
           )}
+          {api.desk && runsCalls(session.user.role) && (
+            <a href="#/video" onClick={() => setOpen(null)}>
+              Video
+            </a>
+          )}
         </nav>
         {api.desk && <DeskStatusLine desk={api.desk} />}
         <span class="who">
@@ -169,6 +175,14 @@ export function App() {
           ) : (
             <p class="error" role="alert">
               The {session.user.role} role may not open the admin screens.
+            </p>
+          )
+        ) : view === "video" ? (
+          api.desk && runsCalls(session.user.role) ? (
+            <VideoCall call={api.desk.call} />
+          ) : (
+            <p class="error" role="alert">
+              Video calls run in the desktop app, for video operators, supervisors and admins.
             </p>
           )
         ) : open ? (

@@ -11,3 +11,6 @@ export const administers = (role: Role) => role === "admin";
 
 /** The role that assigns and releases other people's cases. */
 export const supervises = (role: Role) => role === "supervisor";
+
+/** Roles that run video identification calls (in the desktop app). */
+export const runsCalls = (role: Role) => role === "video_operator" || role === "supervisor" || role === "admin";

@@ -2,6 +2,9 @@
 // `invoke` inside the desktop app. Everything else calls `api` and never asks which.
 
 import type {
+  AbortReason,
+  FeatureToCheck,
+  InterviewStep,
   ApiKeyInfo,
   CallView,
   CreatedApiKey,
@@ -59,7 +62,58 @@ export interface DeskConflict {
   server: CaseDetail | null;
 }
 
-/** What only the desktop app has: a sync with an outbox, and a sign-in kept in the keyring. */
+/** One step of the interview on the call screen, done or not. */
+export type CallStep = InterviewStep & { done: boolean };
+
+/** The operator's call as the desktop shows it (crates/media/src/call_desk.rs). */
+export interface CallScreen {
+  sessionId: string;
+  caseId: string | null;
+  applicantId: string;
+  steps: CallStep[];
+  nextStep: InterviewStep | null;
+  features: FeatureToCheck[];
+  readOut: string;
+  tanSent: boolean;
+  connection: "connecting" | "connected" | "interrupted" | "lost";
+  /** How the session ended, once it did ("completed", "aborted", …). */
+  ended: string | null;
+  firstFrameMs: number | null;
+  quality: {
+    videoKbps: number;
+    audioKbps: number;
+    framesPerSecond: number;
+    loss: number;
+    roundTripMs: number | null;
+    width: number;
+    height: number;
+    framesDecoded: number;
+  };
+  shots: { n: number; tag: string; sha256: string; capturedAtMs: number; width: number; height: number }[];
+  /** The call is over on this side too: hung up, the recording uploaded. */
+  hungUp: boolean;
+}
+
+/** How the operator ends a call. */
+export type Ending = { how: "finish" } | { how: "abort"; reason: AbortReason } | { how: "close" };
+
+/** The video call, run by the desktop app's media core. */
+export interface CallDesk {
+  /** Takes the next waiting applicant and connects; `null` when nobody waits. */
+  next(): Promise<CallScreen | null>;
+  screen(): Promise<CallScreen>;
+  /** The next picture after frame `after`; `null` when none came within a second. */
+  frame(after: number | null): Promise<{ number: number; jpeg: Blob } | null>;
+  /** The screenshot the interview asks for next, from frame `frame` (the one on screen). */
+  capture(frame: number): Promise<CallScreen>;
+  shot(n: number): Promise<Blob>;
+  confirmReadOut(): Promise<CallScreen>;
+  sendTan(): Promise<CallScreen>;
+  end(ending: Ending): Promise<CallScreen>;
+}
+
+/** What only the desktop app has: a sync with an outbox, a sign-in kept in the keyring, and
+ * the video call. */
 export interface Desk {
   status(): Promise<DeskStatus>;
   conflicts(): Promise<DeskConflict[]>;
@@ -68,6 +122,7 @@ export interface Desk {
   resume(): Promise<Session | null>;
   /** Why sign-ins are not kept between runs, when no keyring is usable. */
   keyringProblem(): Promise<string | null>;
+  call: CallDesk;
 }
 
 export interface Transport {
@@ -126,31 +181,42 @@ interface TauriWindow {
 }
 
 /** The desktop app's transport: one `api_request` command that the Rust side forwards. */
-export function tauriTransport(invoke: (cmd: string, args: unknown) => Promise<unknown>): Transport {
+export function tauriTransport(invokeRaw: (cmd: string, args: unknown) => Promise<unknown>): Transport {
+  // Every command fails with `{status, code, message}`: one `ApiError` for the UI.
+  const invoke = async (cmd: string, args: unknown): Promise<unknown> => {
+    try {
+      return await invokeRaw(cmd, args);
+    } catch (e) {
+      const err = e as { status?: number; code?: string; message?: string };
+      throw new ApiError(err.status ?? 0, err.code ?? "DESKTOP", err.message ?? String(e));
+    }
+  };
+  const bytes = (raw: unknown) => (raw instanceof ArrayBuffer ? raw : new Uint8Array(raw as number[]).buffer);
+  const screen = async (cmd: string, args: unknown = {}) => (await invoke(cmd, args)) as CallScreen;
   return {
-    async json<T>(request: Request, token: string | null): Promise<T> {
-      try {
-        return (await invoke("api_request", { request, token })) as T;
-      } catch (e) {
-        const err = e as { status?: number; code?: string; message?: string };
-        throw new ApiError(err.status ?? 0, err.code ?? "DESKTOP", err.message ?? String(e));
-      }
-    },
-    async blob(path: string, token: string | null): Promise<Blob> {
-      try {
-        const bytes = (await invoke("api_bytes", { path, token })) as ArrayBuffer | number[];
-        return new Blob([bytes instanceof ArrayBuffer ? bytes : new Uint8Array(bytes)]);
-      } catch (e) {
-        const err = e as { status?: number; code?: string; message?: string };
-        throw new ApiError(err.status ?? 0, err.code ?? "DESKTOP", err.message ?? String(e));
-      }
-    },
+    json: async <T>(request: Request, token: string | null) => (await invoke("api_request", { request, token })) as T,
+    blob: async (path: string, token: string | null) => new Blob([bytes(await invoke("api_bytes", { path, token }))]),
     desk: {
       status: async () => (await invoke("desk_status", {})) as DeskStatus,
       conflicts: async () => (await invoke("desk_conflicts", {})) as DeskConflict[],
       dismissConflict: async (seq: number) => void (await invoke("dismiss_conflict", { seq })),
       resume: async () => ((await invoke("resume_sign_in", {})) as Session | null) ?? null,
       keyringProblem: async () => ((await invoke("keyring_problem", {})) as string | null) ?? null,
+      call: {
+        next: async () => ((await invoke("call_next", {})) as CallScreen | null) ?? null,
+        screen: () => screen("call_screen"),
+        async frame(after: number | null) {
+          const raw = bytes(await invoke("call_frame", { after }));
+          if (raw.byteLength < 4) return null;
+          const number = new DataView(raw).getUint32(0);
+          return { number, jpeg: new Blob([raw.slice(4)], { type: "image/jpeg" }) };
+        },
+        capture: (frame: number) => screen("call_capture", { frame }),
+        shot: async (n: number) => new Blob([bytes(await invoke("call_shot", { n }))], { type: "image/png" }),
+        confirmReadOut: () => screen("call_read_out"),
+        sendTan: () => screen("call_send_tan"),
+        end: (ending: Ending) => screen("call_end", { ending }),
+      },
     },
   };
 }

@@ -4,6 +4,9 @@
 import type * as Api from "./generated/api";
 
 export type {
+  AbortReason,
+  FeatureToCheck,
+  InterviewStep,
   Answer,
   ApiKeyInfo,
   CallView,

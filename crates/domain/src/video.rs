@@ -336,6 +336,12 @@ impl Interview {
     }
 }
 
+impl std::fmt::Display for InterviewStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(*self))
+    }
+}
+
 fn describe(step: InterviewStep) -> String {
     match step {
         InterviewStep::Consent => "consent".into(),

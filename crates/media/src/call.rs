@@ -257,7 +257,7 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
                 }
                 let number = shared.frame_numbers.fetch_add(1, Ordering::Relaxed);
                 let decoded_at = Instant::now();
-                shared.quality.frame_decoded(decoded_at.duration_since(received_at));
+                shared.quality.frame_decoded(decoded_at.duration_since(received_at), picture.width, picture.height);
                 if number == 0 {
                     if let Some(answered) = *shared.answered_at.lock().expect("not poisoned") {
                         let _ = shared.events.send(CallEvent::FirstFrame { after_answer: decoded_at - answered });

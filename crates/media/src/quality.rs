@@ -30,6 +30,8 @@ pub struct QualityCounters {
     audio_bytes: AtomicU64,
     video_packets: AtomicU64,
     frames: AtomicU64,
+    /// The last decoded picture's size, width in the high half.
+    size: AtomicU64,
     highest_seq: Mutex<Option<(u16, u64)>>,
     last: Mutex<Option<Reading>>,
     delays: Mutex<Vec<Duration>>,
@@ -68,8 +70,9 @@ impl QualityCounters {
         self.audio_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    pub fn frame_decoded(&self, packet_to_frame: Duration) {
+    pub fn frame_decoded(&self, packet_to_frame: Duration, width: u32, height: u32) {
         self.frames.fetch_add(1, Ordering::Relaxed);
+        self.size.store((width as u64) << 32 | height as u64, Ordering::Relaxed);
         let mut d = self.delays.lock().expect("not poisoned");
         if d.len() < 10_000 {
             d.push(packet_to_frame);
@@ -105,18 +108,15 @@ impl QualityCounters {
         delays.sort();
         let packet_to_frame_ms = delays.get(delays.len() / 2).map(|d| d.as_secs_f64() * 1000.0);
         let mut round_trip_ms = None;
-        let (mut width, mut height) = (0, 0);
         for entry in report.iter() {
-            match entry {
-                RTCStatsReportEntry::IceCandidatePair(pair) if pair.nominated && pair.current_round_trip_time > 0.0 => {
+            if let RTCStatsReportEntry::IceCandidatePair(pair) = entry {
+                if pair.nominated && pair.current_round_trip_time > 0.0 {
                     round_trip_ms = Some(pair.current_round_trip_time * 1000.0);
                 }
-                RTCStatsReportEntry::InboundRtp(inbound) if inbound.frame_width > 0 => {
-                    (width, height) = (inbound.frame_width, inbound.frame_height);
-                }
-                _ => {}
             }
         }
+        let size = self.size.load(Ordering::Relaxed);
+        let (width, height) = ((size >> 32) as u32, size as u32);
         CallQuality {
             video_kbps,
             audio_kbps,

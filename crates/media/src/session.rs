@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use identdesk_domain::AbortReason;
-use serde::Deserialize;
+use identdesk_domain::{AbortReason, Interview};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -34,9 +34,11 @@ pub struct PlanSession {
     pub id: String,
     pub case_id: Option<String>,
     pub applicant_id: String,
+    /// The steps the server enforces, and how many are done.
+    pub interview: Interview,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedFeature {
     pub n: u8,

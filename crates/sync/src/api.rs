@@ -142,6 +142,11 @@ impl ServerApi {
         &self.token
     }
 
+    /// The server's address, as signed in to (e.g. `http://127.0.0.1:8080`).
+    pub fn server(&self) -> &str {
+        self.base.trim_end_matches("/api/v1")
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         let res = request.bearer_auth(&self.token).send().await.map_err(|e| SyncError::Offline(e.to_string()))?;
         if res.status().is_success() {

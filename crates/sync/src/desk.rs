@@ -110,6 +110,13 @@ impl Desk {
         session.as_ref().map(|s| s.sync.clone()).ok_or_else(|| SyncError::SignedOut.into())
     }
 
+    /// The signed-in server and token, for the parts of the console that reach the server on
+    /// their own (the video call); `None` when signed out.
+    pub async fn signed_in(&self) -> Option<(String, String)> {
+        let session = self.session.lock().await;
+        session.as_ref().map(|s| (s.sync.api.server().to_owned(), s.sync.api.token().to_owned()))
+    }
+
     pub async fn status(&self) -> Result<Status, UiError> {
         Ok(self.sync().await?.status().await?)
     }

@@ -58,6 +58,11 @@ export async function openApp(app, env) {
     type: async (css, text) => wd("POST", at(`/element/${await waitFor(css)}/value`), { text }),
     click: async (css, text) => wd("POST", at(`/element/${await waitFor(css, text)}/click`), {}),
     screenshot: () => wd("GET", at("/screenshot")),
+    /** Presses each character of `text` on the keyboard, as a user would (WebDriver actions). */
+    keys: (text) =>
+      wd("POST", at("/actions"), {
+        actions: [{ type: "key", id: "keyboard", actions: [...text].flatMap((c) => [{ type: "keyDown", value: c }, { type: "keyUp", value: c }]) }],
+      }),
     /** Runs `script` in the page; it calls its last argument with the result. */
     run: (script) => wd("POST", at("/execute/async"), { script, args: [] }),
     close: async () => {

@@ -6,15 +6,15 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer, token, apiGet, signIn, launchBrowser } from "../e2e/server.mjs";
+import { startServer, token, apiGet, signIn } from "../e2e/server.mjs";
+import { OPERATOR_BIN, applicantBrowser, newApplicant, joinWaitingRoom, tanFor, psnrAgainstCard } from "./applicant.mjs";
 
 const root = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
-const OPERATOR_BIN = process.env.IDENTDESK_OPERATOR_BIN ?? join(root, "target/debug/identdesk-operator");
 const OPERATOR = "operator@demo.identdesk.test";
 const SUPERVISOR = "supervisor@demo.identdesk.test";
 
@@ -25,15 +25,7 @@ let work;
 before(async () => {
   server = await startServer({ applicants: 10 });
   work = mkdtempSync(join(tmpdir(), "identdesk-video-"));
-  execFileSync(OPERATOR_BIN, ["fake-camera", "--out", join(work, "card.y4m"), "--png", join(work, "card.png"), "--frames", "10"]);
-  browser = await launchBrowser([
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-video-capture=${join(work, "card.y4m")}`,
-    "--autoplay-policy=no-user-gesture-required",
-    // The media core and the browser share this machine: host candidates by address.
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-  ]);
+  browser = await applicantBrowser(work);
 });
 
 after(async () => {
@@ -41,25 +33,6 @@ after(async () => {
   server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
-
-async function newApplicant(lastName) {
-  const headers = { "x-api-key": server.apiKey, "content-type": "application/json" };
-  const res = await fetch(`${server.url}/api/v1/applicants`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ externalUserId: `video-${lastName}`, info: { firstName: "Vera", lastName } }),
-  });
-  const applicant = JSON.parse(await res.text());
-  assert.equal(res.status, 201, JSON.stringify(applicant));
-  const invite = await fetch(`${server.url}/api/v1/applicants/${applicant.id}/video-ident`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ tanDestination: "+4915112345678" }),
-  });
-  const invitation = JSON.parse(await invite.text());
-  assert.equal(invite.status, 201, JSON.stringify(invitation));
-  return { applicant, invitation };
-}
 
 function runOperator(out, extra = []) {
   const child = spawn(
@@ -73,25 +46,9 @@ function runOperator(out, extra = []) {
   return { child, done };
 }
 
-async function joinWaitingRoom(link) {
-  const page = await browser.newPage();
-  await page.goto(server.url + link);
-  await page.check("input[name=consent]");
-  await page.click("#start");
-  await page.waitForSelector("text=waiting room");
-  return page;
-}
-
-function tanFor(sessionId) {
-  const path = join(server.data, "tan-outbox.log");
-  if (!existsSync(path)) return null;
-  const line = readFileSync(path, "utf8").trim().split("\n").reverse().find((l) => l.startsWith(sessionId + " "));
-  return line ? line.split(" ")[1] : null;
-}
-
 test("an operator runs the whole interview: exact screenshots, TAN, operator audio, recording, audit", async (t) => {
-  const { invitation } = await newApplicant("Complete");
-  const page = await joinWaitingRoom(invitation.link);
+  const { invitation } = await newApplicant(server, "Complete");
+  const page = await joinWaitingRoom(browser, server, invitation.link);
   const out = join(work, "complete");
   const operator = runOperator(out);
 
@@ -109,11 +66,7 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
     return audio;
   });
   assert.ok(received && received.packets > 50 && received.energy > 0, `the applicant hears the operator's audio: ${JSON.stringify(received)}`);
-  let tan = null;
-  for (let i = 0; i < 50 && !tan; i++) {
-    tan = tanFor(invitation.sessionId);
-    if (!tan) await new Promise((r) => setTimeout(r, 100));
-  }
+  const tan = await tanFor(server, invitation.sessionId);
   assert.match(tan ?? "", /^\d{6}$/);
   await page.fill("input[name=tan]", tan);
   await page.click("#tan-form button");
@@ -127,7 +80,7 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
   // Screenshots: full resolution, and the same picture the camera sent.
   const front = summary.screenshots.find((s) => s.tag === "id_front");
   assert.deepEqual([front.width, front.height], [1280, 720]);
-  const compared = JSON.parse(execFileSync(OPERATOR_BIN, ["compare", front.path, join(work, "card.png")], { encoding: "utf8" }));
+  const compared = psnrAgainstCard(work, front.path);
   t.diagnostic(`screenshot PSNR ${compared.psnr.toFixed(1)} dB; first frame ${summary.firstFrameMs.toFixed(0)} ms after the answer; ` +
     `screenshot to stored ${summary.screenshotToStoredMs.map((m) => m.toFixed(0)).join("/")} ms; audio at applicant ${JSON.stringify(received)}`);
   assert.ok(compared.psnr >= 30, `PSNR ${compared.psnr.toFixed(1)} dB at (${compared.dx}, ${compared.dy})`);
@@ -178,8 +131,8 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
 });
 
 test("the link works once; a second browser is told it was used", async () => {
-  const { invitation } = await newApplicant("Twice");
-  const first = await joinWaitingRoom(invitation.link);
+  const { invitation } = await newApplicant(server, "Twice");
+  const first = await joinWaitingRoom(browser, server, invitation.link);
   const second = await browser.newPage();
   await second.goto(server.url + invitation.link);
   await second.waitForSelector("text=This link was already used");
@@ -188,8 +141,8 @@ test("the link works once; a second browser is told it was used", async () => {
 });
 
 test("the applicant leaving mid-call ends the session as CONNECTION_INTERRUPTED and keeps the evidence", async () => {
-  const { invitation } = await newApplicant("Leaves");
-  const page = await joinWaitingRoom(invitation.link);
+  const { invitation } = await newApplicant(server, "Leaves");
+  const page = await joinWaitingRoom(browser, server, invitation.link);
   const operator = runOperator(join(work, "leaves"));
   const sup = await token(server, SUPERVISOR);
   let view;
