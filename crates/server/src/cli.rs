@@ -34,6 +34,10 @@ pub struct Place {
     /// `postgres://…` to use PostgreSQL; SQLite in the data folder when absent.
     #[arg(long, global = true, env = "IDENTDESK_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The master keys that wrap the tenants' media keys; created with a fresh key when
+    /// absent. Default: `master.keys` in the data folder. Keep it apart from database backups.
+    #[arg(long, global = true, env = "IDENTDESK_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -95,6 +99,16 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The keys that encrypt stored media.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Makes a new master key, re-wraps every tenant's media key under it and removes the old
+    /// master key from the key file; the media themselves are not re-encrypted.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -162,8 +176,16 @@ impl Place {
         Store::open(&self.database_url()).await
     }
 
-    pub fn media(&self) -> MediaStore {
-        MediaStore::new(self.data_dir.join("media"))
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.keys"))
+    }
+
+    pub fn media(&self) -> Result<MediaStore> {
+        MediaStore::open(self.media_dir(), &self.master_key_file())
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 }
 
@@ -194,7 +216,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             let limits = Limits { max_upload_bytes, ui_dir: Some(ui_dir), ..Limits::default() };
             let verification = Verification::load(&place.data_dir, &watchlists)?;
-            let mut state = AppState::new(store, place.media(), limits, verification);
+            let mut state = AppState::new(store, place.media()?, limits, verification);
             state.video = std::sync::Arc::new(crate::video::VideoConfig::from_env(place.data_dir.clone())?);
             serve(state, listen).await
         }
@@ -209,7 +231,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { applicants, load_cases } => {
             let store = place.open().await?;
-            crate::demo::seed(&store, &place.media(), &place.data_dir, applicants, load_cases).await
+            crate::demo::seed(&store, &place.media()?, &place.data_dir, applicants, load_cases).await
         }
         Command::Tenant(TenantCommand::Add { name, region }) => {
             let region: Region = region.parse()?;
@@ -246,6 +268,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (id, key) = store.create_api_key(&tenant.id, environment).await?;
             eprintln!("API key {id} for {} ({environment}); shown once, keep it safe:", tenant.name);
             println!("{}", key.0);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let (id, rewrapped) = MediaStore::rotate_master_key(&place.media_dir(), &place.master_key_file())?;
+            println!(
+                "master key {id} is current; {rewrapped} tenant media keys re-wrapped, the old master key removed"
+            );
             Ok(())
         }
         Command::Audit(AuditCommand::Verify { tenant }) => {

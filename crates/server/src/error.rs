@@ -73,6 +73,9 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
+    /// A stored object that does not decrypt: altered, moved, or its key is gone.
+    #[error("{0}")]
+    MediaUnreadable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -115,7 +118,9 @@ impl Error {
             | VideoRetriesExhausted(_)
             | Interview(_)
             | AuditChainBroken { .. } => StatusCode::CONFLICT,
-            Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Config(_) | Database(_) | Migrate(_) | Io(_) | MediaUnreadable(_) | Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -157,6 +162,7 @@ impl Error {
             Interview(identdesk_domain::InterviewRefusal::Over) => "INTERVIEW_OVER",
             TanRefused(_) => "TAN_REFUSED",
             AuditChainBroken { .. } => "AUDIT_CHAIN_BROKEN",
+            MediaUnreadable(_) => "MEDIA_UNREADABLE",
             Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => "INTERNAL",
         }
     }

@@ -1,5 +1,5 @@
 //! identdesk-server: the HTTP API (axum), the review queue and audit trail in SQLite or
-//! PostgreSQL (sqlx), the local media folder, and the command line that administers them.
+//! PostgreSQL (sqlx), the local media folder (encrypted), and the command line that administers them.
 
 pub mod api;
 pub mod check_commands;
@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod media;
+pub mod media_keys;
 pub mod store;
 pub mod verification;
 pub mod video;

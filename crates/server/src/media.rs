@@ -1,5 +1,6 @@
-//! The local media folder: document images and, later, screenshots and recordings. Files are
-//! written whole or not at all (temporary file, then rename), so a failed upload leaves nothing.
+//! The local media folder: document images, screenshots and recordings, each encrypted under
+//! its tenant's data key (`media_keys`). Files are written whole or not at all (temporary
+//! file, then rename), so a failed upload leaves nothing.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -7,10 +8,12 @@ use std::path::{Path, PathBuf};
 use image::{ImageFormat, ImageReader, Limits};
 
 use crate::error::{Error, Result};
+use crate::media_keys::KeyRing;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MediaStore {
     root: PathBuf,
+    keys: KeyRing,
 }
 
 /// What decoding an uploaded image found.
@@ -20,6 +23,9 @@ pub struct ImageFacts {
     pub width: u32,
     pub height: u32,
 }
+
+/// Where in the media folder the tenants' wrapped data keys are.
+const KEYS_DIR: &str = ".keys";
 
 /// The largest image side we accept, in pixels; larger is treated as a decompression bomb.
 const MAX_SIDE: u32 = 12_000;
@@ -48,8 +54,18 @@ pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts> {
 }
 
 impl MediaStore {
-    pub fn new(root: impl Into<PathBuf>) -> MediaStore {
-        MediaStore { root: root.into() }
+    /// The media folder `root`, its objects encrypted with keys wrapped by the master keys in
+    /// `master_key_file` (created with a fresh key when absent). The wrapped data keys live
+    /// in `root/.keys`.
+    pub fn open(root: impl Into<PathBuf>, master_key_file: &Path) -> Result<MediaStore> {
+        let root = root.into();
+        let keys = KeyRing::open(master_key_file, &root.join(KEYS_DIR))?;
+        Ok(MediaStore { root, keys })
+    }
+
+    /// Rotates the master key of the media folder `root` (see `KeyRing::rotate_master`).
+    pub fn rotate_master_key(root: &Path, master_key_file: &Path) -> Result<(String, usize)> {
+        KeyRing::rotate_master(master_key_file, &root.join(KEYS_DIR))
     }
 
     pub fn root(&self) -> &Path {
@@ -62,14 +78,17 @@ impl MediaStore {
         let path = self.root.join(&key);
         let dir = path.parent().expect("key has a parent");
         tokio::fs::create_dir_all(dir).await?;
+        let sealed = self.keys.seal(tenant_id, &key, bytes)?;
         let tmp = dir.join(format!(".{id}.part"));
-        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::write(&tmp, sealed).await?;
         tokio::fs::rename(&tmp, &path).await?;
         Ok(key)
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>> {
-        Ok(tokio::fs::read(self.root.join(key)).await?)
+        let sealed = tokio::fs::read(self.root.join(key)).await?;
+        let tenant_id = key.split('/').next().unwrap_or_default();
+        self.keys.open_sealed(tenant_id, key, &sealed)
     }
 
     /// Removes a stored object; an object that is already gone is fine.

@@ -201,22 +201,11 @@ fn identifier_key(data_dir: &Path) -> Result<[u8; 32]> {
             std::fs::create_dir_all(data_dir)?;
             let mut key = [0u8; 32];
             rand::thread_rng().fill_bytes(&mut key);
-            write_private(&path, &hex::encode(key))?;
+            crate::media_keys::write_private(&path, hex::encode(key))?;
             Ok(key)
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 /// Runs submitted applicants through the checks until the server stops: woken by each

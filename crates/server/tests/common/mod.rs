@@ -16,6 +16,8 @@ use identdesk_server::verification::Verification;
 use serde_json::Value;
 use sqlx::Connection;
 
+pub mod video;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The databases every test runs on: `("sqlite", url)` and, when available, `("postgres", url)`.
@@ -83,7 +85,7 @@ impl TestServer {
         let url =
             if backend == "sqlite" { format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()) } else { url };
         let store = Store::open(&url).await.unwrap_or_else(|e| panic!("{backend}: open store: {e}"));
-        let media = MediaStore::new(dir.path().join("media"));
+        let media = MediaStore::open(dir.path().join("media"), &dir.path().join("master.keys")).unwrap();
         let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
         // The invented example list: screening hits without the real lists in the repository.
         let list = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/watchlists/example-blocklist.csv");
