@@ -428,9 +428,9 @@ impl OperatorCall {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let (video_frames, video_duration_ms) = match video {
+        let (video_frames, video_duration_ms, started_at_ms) = match video {
             Some(v) => v.finish()?,
-            None => (0, 0),
+            None => (0, 0, None),
         };
         if let Some(a) = audio {
             a.finish()?;
@@ -441,6 +441,7 @@ impl OperatorCall {
             operator_audio: dir.join(OPERATOR_AUDIO),
             video_frames,
             video_duration_ms,
+            started_at_ms,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! IdentDesk's media core: the operator side of a video identification, with no window. The
 //! WebRTC peer (`call`), VP8 decoding (`vp8`), pictures (`frame`), exact screenshots
 //! (`screenshot`), the operator's audio (`audio`), call quality (`quality`) and the recording
-//! (`recording`), the operator's client for the server (`session`), the call as the desktop's
+//! (`recording`, and `webm` for playback), the operator's client for the server (`session`), the call as the desktop's
 //! call screen drives it (`call_desk`), and a synthetic camera for tests (`fake_camera`). The
 //! desktop app shows what this produces; tests drive it directly.
 
@@ -17,6 +17,7 @@ pub mod session;
 pub mod synthetic_applicant;
 pub mod vp8;
 pub mod vp8_frames;
+pub mod webm;
 
 pub use call::{CallConfig, CallEvent, IceServer, OperatorCall};
 pub use frame::{Frame, Rgb, I420};

@@ -25,6 +25,8 @@ pub struct RecordingFiles {
     pub video_frames: u64,
     /// From the first to the last video frame, by the sender's clock.
     pub video_duration_ms: u64,
+    /// When the first video frame was recorded (ms since the epoch): the recording's origin.
+    pub started_at_ms: Option<i64>,
 }
 
 /// VP8 frames into an IVF file with a 90 kHz timebase (the RTP clock), so frame times are
@@ -33,6 +35,7 @@ pub struct IvfRecorder {
     out: BufWriter<File>,
     frames: u32,
     first_rtp: Option<u32>,
+    started_at_ms: Option<i64>,
     last_pts: u64,
     width: u16,
     height: u16,
@@ -42,11 +45,12 @@ impl IvfRecorder {
     pub fn create(path: &Path) -> Result<IvfRecorder, MediaError> {
         let mut out = BufWriter::new(File::create(path)?);
         out.write_all(&ivf_header(0, 0, 0))?;
-        Ok(IvfRecorder { out, frames: 0, first_rtp: None, last_pts: 0, width: 0, height: 0 })
+        Ok(IvfRecorder { out, frames: 0, first_rtp: None, started_at_ms: None, last_pts: 0, width: 0, height: 0 })
     }
 
     pub fn write_frame(&mut self, rtp_timestamp: u32, data: &[u8], width: u32, height: u32) -> Result<(), MediaError> {
         let first = *self.first_rtp.get_or_insert(rtp_timestamp);
+        self.started_at_ms.get_or_insert_with(crate::screenshot::now_ms);
         let pts = rtp_timestamp.wrapping_sub(first) as u64;
         self.last_pts = pts;
         self.width = width as u16;
@@ -58,14 +62,15 @@ impl IvfRecorder {
         Ok(())
     }
 
-    /// Writes the final header (size and frame count) and returns (frames, duration in ms).
-    pub fn finish(mut self) -> Result<(u64, u64), MediaError> {
+    /// Writes the final header (size and frame count) and returns (frames, duration in ms,
+    /// when the first frame was recorded).
+    pub fn finish(mut self) -> Result<(u64, u64, Option<i64>), MediaError> {
         self.out.flush()?;
         let mut file = self.out.into_inner().map_err(|e| MediaError::Io(e.into_error()))?;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&ivf_header(self.width, self.height, self.frames))?;
         file.sync_all()?;
-        Ok((self.frames as u64, self.last_pts / 90))
+        Ok((self.frames as u64, self.last_pts / 90, self.started_at_ms))
     }
 }
 
@@ -147,22 +152,48 @@ impl OpusRecorder {
     }
 }
 
+/// The pages of an Ogg file: (granule position, packets completed on the page). Stops at the
+/// first thing that is not a page.
+fn ogg_pages(bytes: &[u8]) -> Vec<(u64, Vec<&[u8]>)> {
+    let mut pages = Vec::new();
+    let mut at = 0;
+    while at + 27 <= bytes.len() && &bytes[at..at + 4] == b"OggS" {
+        let granule = u64::from_le_bytes(bytes[at + 6..at + 14].try_into().expect("8 bytes"));
+        let segments = bytes[at + 26] as usize;
+        let Some(table) = bytes.get(at + 27..at + 27 + segments) else { break };
+        let mut packets = Vec::new();
+        let mut start = at + 27 + segments;
+        let mut len = 0;
+        for &lace in table {
+            len += lace as usize;
+            // A lace under 255 ends a packet (RFC 3533).
+            if lace < 255 {
+                let Some(packet) = bytes.get(start..start + len) else { return pages };
+                packets.push(packet);
+                start += len;
+                len = 0;
+            }
+        }
+        at = start + len;
+        pages.push((granule, packets));
+    }
+    pages
+}
+
+/// The audio packets of an Ogg Opus file, each with its page's granule position (the sample,
+/// at 48 kHz, where it ends): our recorder writes one packet per page. Headers are left out.
+pub fn ogg_packets(bytes: &[u8]) -> Vec<(u64, &[u8])> {
+    ogg_pages(bytes)
+        .into_iter()
+        .flat_map(|(granule, packets)| packets.into_iter().map(move |p| (granule, p)))
+        .filter(|(_, p)| !p.starts_with(b"OpusHead") && !p.starts_with(b"OpusTags"))
+        .collect()
+}
+
 /// The duration of an Ogg Opus file in ms, from its last granule position (48 kHz).
 pub fn ogg_duration_ms(bytes: &[u8]) -> Option<u64> {
-    let mut last = None;
-    let mut at = 0;
-    while at + 27 <= bytes.len() {
-        if &bytes[at..at + 4] != b"OggS" {
-            return None;
-        }
-        let granule = u64::from_le_bytes(bytes[at + 6..at + 14].try_into().ok()?);
-        let segments = bytes[at + 26] as usize;
-        let table = bytes.get(at + 27..at + 27 + segments)?;
-        let body: usize = table.iter().map(|&s| s as usize).sum();
-        if granule != 0 && granule != u64::MAX {
-            last = Some(granule);
-        }
-        at += 27 + segments + body;
+    if !bytes.starts_with(b"OggS") {
+        return None;
     }
-    last.map(|g| g / 48)
+    ogg_pages(bytes).iter().rev().map(|(g, _)| *g).find(|g| *g != 0 && *g != u64::MAX).map(|g| g / 48)
 }

@@ -25,9 +25,14 @@ pub struct Screenshot {
     pub frame_number: u64,
 }
 
+/// Milliseconds since the Unix epoch: the time evidence carries.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 impl Screenshot {
     pub fn capture(frame: &Frame, tag: ScreenshotTag) -> Result<Screenshot, MediaError> {
-        let captured_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let captured_at_ms = now_ms();
         let rgb = frame.picture.to_rgb();
         let mut png = Vec::with_capacity(rgb.data.len() / 2);
         // Fast compression: a screenshot must be stored within a blink, and PNG stays lossless.

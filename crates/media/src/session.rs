@@ -3,7 +3,6 @@
 //! `OperatorCall`, and reports each interview step (screenshots, read-out, TAN, finish or
 //! abort, the recording) through the API.
 
-use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -212,20 +211,32 @@ impl OperatorClient {
         self.send(request).await.map(|_| ())
     }
 
-    /// Uploads the recording's three parts.
+    /// Uploads the recording's three parts, and the call as one WebM for playback.
     pub async fn upload_recording(&self, session_id: &str, files: &RecordingFiles) -> Result<(), MediaError> {
-        let parts: [(&str, &Path); 3] = [
-            ("applicant_video", &files.applicant_video),
-            ("applicant_audio", &files.applicant_audio),
-            ("operator_audio", &files.operator_audio),
+        let video = tokio::fs::read(&files.applicant_video).await?;
+        let applicant_audio = tokio::fs::read(&files.applicant_audio).await?;
+        let operator_audio = tokio::fs::read(&files.operator_audio).await?;
+        let audio_ms = |bytes: &[u8]| crate::recording::ogg_duration_ms(bytes).unwrap_or(0);
+        let (a, o) = (applicant_audio.clone(), operator_audio.clone());
+        let v = video.clone();
+        let call = tokio::task::spawn_blocking(move || crate::webm::mux_call(&v, &[&a, &o]))
+            .await
+            .map_err(|e| MediaError::Codec(format!("the call could not be put together: {e}")))?;
+        let call_ms = files.video_duration_ms.max(audio_ms(&applicant_audio)).max(audio_ms(&operator_audio));
+        let mut parts = vec![
+            ("applicant_video", files.video_duration_ms, video),
+            ("applicant_audio", audio_ms(&applicant_audio), applicant_audio),
+            ("operator_audio", audio_ms(&operator_audio), operator_audio),
         ];
-        for (part, path) in parts {
-            let bytes = tokio::fs::read(path).await?;
-            let duration = match part {
-                "applicant_video" => files.video_duration_ms,
-                _ => crate::recording::ogg_duration_ms(&bytes).unwrap_or(0),
-            };
-            let url = self.url(&format!("/video/sessions/{session_id}/recording?part={part}&durationMs={duration}"));
+        match call {
+            Ok(webm) => parts.push(("call", call_ms, webm)),
+            // The parts are the evidence; the playback file is a convenience built from them.
+            Err(e) => tracing::warn!("no playback file for the call: {e}"),
+        }
+        let started = files.started_at_ms.map(|t| format!("&startedAtMs={t}")).unwrap_or_default();
+        for (part, duration, bytes) in parts {
+            let url =
+                self.url(&format!("/video/sessions/{session_id}/recording?part={part}&durationMs={duration}{started}"));
             self.send(self.http.post(url).header("content-type", "application/octet-stream").body(bytes)).await?;
         }
         Ok(())

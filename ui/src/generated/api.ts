@@ -70,6 +70,14 @@ export interface AuditEvent {
   tenantId: string;
 }
 
+/** A moment of the interview, for the recording's timeline: what happened (the audit action without `video.`: `call_started`, `screenshot`, `read_out_confirmed`, `tan_sent`, `tan_confirmed`, `completed`, `aborted`) and when. */
+export interface CallMoment {
+  atMs: number;
+  step: string;
+  /** The screenshot's tag, for screenshots. */
+  tag?: string | null;
+}
+
 /** Everything the operator's screen needs for a call. */
 export interface CallView {
   case: Case;
@@ -80,6 +88,8 @@ export interface CallView {
   /** What the applicant must read out. */
   readOut: string;
   session: VideoSession;
+  /** The interview's steps as the audit trail has them, in order. */
+  timeline: CallMoment[];
 }
 
 export interface Case {

@@ -2,7 +2,7 @@
 // the security features checked, each screenshot (tag, time, SHA-256) as a thumbnail that
 // opens full size, and the recording's parts.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../transport";
 import type { CallView, Evidence } from "../types";
 import { useBlobUrl } from "./blob-url";
@@ -28,7 +28,8 @@ export function VideoEvidence({ api, caseId }: { api: Api; caseId: string }) {
   if (!view) return <p>Loading the video identification…</p>;
   const { session } = view;
   const shots = view.evidence.filter((e) => e.kind === "screenshot");
-  const parts = view.evidence.filter((e) => e.kind === "recording");
+  const parts = view.evidence.filter((e) => e.kind === "recording" && e.tag !== "call");
+  const call = view.evidence.find((e) => e.kind === "recording" && e.tag === "call");
   const started = session.callStartedAtMs ?? session.createdAtMs;
   return (
     <section class="video-evidence">
@@ -40,6 +41,7 @@ export function VideoEvidence({ api, caseId }: { api: Api; caseId: string }) {
         Consent {session.consentAtMs ? `given ${new Date(session.consentAtMs).toLocaleString()}` : "not given"}
         {session.consentTextVersion ? ` to ${session.consentTextVersion}` : ""}.
       </p>
+      {call && <CallPlayer api={api} call={call} view={view} />}
       <div class="documents screenshots">
         {shots.map((e) => <Screenshot key={e.id} api={api} evidence={e} name={tagName(e.tag, view)} startedMs={started} />)}
       </div>
@@ -54,6 +56,67 @@ export function VideoEvidence({ api, caseId }: { api: Api; caseId: string }) {
         </ul>
       )}
     </section>
+  );
+}
+
+/** What each step of the timeline is called. */
+const STEP_WORDS: Record<string, string> = {
+  call_started: "Call started",
+  read_out_confirmed: "Read-out confirmed",
+  tan_sent: "TAN sent",
+  tan_confirmed: "TAN entered",
+  completed: "Completed",
+  aborted: "Aborted",
+};
+
+const clock = (ms: number) => {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+};
+
+/** The call's recording (video and both voices) with the interview's steps on its timeline;
+ * a step jumps the player to its moment. */
+function CallPlayer({ api, call, view }: { api: Api; call: Evidence; view: CallView }) {
+  const url = useBlobUrl(() => api.evidenceContent(call.id), [api, call.id]);
+  const player = useRef<HTMLVideoElement>(null);
+  const origin = call.capturedAtMs;
+  const length = Math.max(call.durationMs ?? 0, 1);
+  const shots = view.evidence.filter((e) => e.kind === "screenshot");
+  const marks = [
+    ...shots.map((e) => ({ atMs: e.capturedAtMs, label: tagName(e.tag, view), step: "screenshot" })),
+    ...view.timeline.filter((m) => m.step !== "screenshot").map((m) => ({ ...m, label: STEP_WORDS[m.step] ?? m.step })),
+  ]
+    .map((m) => ({ ...m, offset: Math.min(Math.max(0, m.atMs - origin), length) }))
+    .sort((a, b) => a.offset - b.offset);
+  const seek = (offset: number) => {
+    const v = player.current;
+    if (!v) return;
+    v.currentTime = offset / 1000;
+    v.focus();
+  };
+  return (
+    <div class="call-player">
+      {url ? (
+        <video ref={player} class="call-recording" src={url} controls preload="metadata" />
+      ) : (
+        <div class="placeholder">Loading the recording…</div>
+      )}
+      <div class="timeline-bar" aria-hidden="true">
+        {marks.map((m, i) => (
+          <span key={i} class={`tick ${m.step}`} style={{ left: `${(m.offset / length) * 100}%` }} title={m.label} />
+        ))}
+      </div>
+      <ol class="timeline">
+        {marks.map((m, i) => (
+          <li key={i}>
+            <button class="link" data-offset-ms={m.offset} onClick={() => seek(m.offset)}>
+              {clock(m.offset)}
+            </button>{" "}
+            {m.label}
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }
 

@@ -103,7 +103,7 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
   assert.equal(view.session.state, "completed");
   assert.equal(view.case.state, "decided");
   const evidence = view.evidence.map((e) => `${e.kind}:${e.tag}`);
-  for (const tag of ["screenshot:id_front", "screenshot:face", "recording:applicant_video", "recording:applicant_audio", "recording:operator_audio"]) {
+  for (const tag of ["screenshot:id_front", "screenshot:face", "recording:applicant_video", "recording:applicant_audio", "recording:operator_audio", "recording:call"]) {
     assert.ok(evidence.includes(tag), `${tag} in ${evidence}`);
   }
   const stored = view.evidence.find((e) => e.tag === "id_front");
@@ -126,6 +126,42 @@ test("an operator runs the whole interview: exact screenshots, TAN, operator aud
   await ui.waitForSelector(".video-evidence figure[data-tag=face] img");
   assert.equal(await ui.locator(".video-evidence figure img").count(), 6);
   assert.equal(await ui.locator(".video-evidence .recording li").count(), 3);
+
+  // The whole call plays in the browser (WebM: the applicant's VP8, both voices mixed in Opus),
+  // as long as the call; the ID front step on its timeline jumps to that moment.
+  await ui.waitForSelector("video.call-recording");
+  const player = await ui.evaluate(async () => {
+    const v = document.querySelector("video.call-recording");
+    if (v.readyState < 1) {
+      await new Promise((ok, fail) => {
+        v.onloadedmetadata = ok;
+        v.onerror = () => fail(new Error(v.error?.message ?? "the recording does not load"));
+      });
+    }
+    v.muted = true;
+    await v.play();
+    await new Promise((r) => setTimeout(r, 1500));
+    v.pause();
+    return { duration: v.duration, width: v.videoWidth, height: v.videoHeight,
+      audioBytes: v.webkitAudioDecodedByteCount, videoBytes: v.webkitVideoDecodedByteCount };
+  });
+  t.diagnostic(`playback: ${JSON.stringify(player)}`);
+  assert.deepEqual([player.width, player.height], [1280, 720]);
+  assert.ok(Math.abs(player.duration * 1000 - summary.callMs) < 2500, `playback ${player.duration} s, call ${summary.callMs} ms`);
+  assert.ok(player.audioBytes > 0 && player.videoBytes > 0, `audio and video decode: ${JSON.stringify(player)}`);
+  const mark = ui.locator(".timeline li", { hasText: "ID front" }).locator("button");
+  const offsetMs = Number(await mark.getAttribute("data-offset-ms"));
+  assert.ok(offsetMs > 0, "the ID front is some way into the call");
+  await mark.click();
+  const at = await ui.evaluate(async () => {
+    const v = document.querySelector("video.call-recording");
+    if (v.seeking) await new Promise((r) => (v.onseeked = r));
+    return { time: v.currentTime, ready: v.readyState };
+  });
+  assert.ok(Math.abs(at.time * 1000 - offsetMs) < 100 && at.ready >= 2, `jumped to ${JSON.stringify(at)} for ${offsetMs} ms`);
+  for (const step of ["Read-out confirmed", "TAN entered", "Completed"]) {
+    assert.equal(await ui.locator(".timeline li", { hasText: step }).count(), 1, `${step} on the timeline`);
+  }
   if (process.env.IDENTDESK_SCREENSHOTS) await ui.screenshot({ path: join(root, "docs/screenshots/video-evidence.png") });
   await ui.close();
 });

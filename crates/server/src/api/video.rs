@@ -85,6 +85,29 @@ pub struct FeatureToCheck {
     pub instruction: &'static str,
 }
 
+/// A moment of the interview, for the recording's timeline: what happened (the audit action
+/// without `video.`: `call_started`, `screenshot`, `read_out_confirmed`, `tan_sent`,
+/// `tan_confirmed`, `completed`, `aborted`) and when.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallMoment {
+    pub at_ms: i64,
+    pub step: String,
+    /// The screenshot's tag, for screenshots.
+    pub tag: Option<String>,
+}
+
+/// The audit actions that are steps of the interview.
+const STEP_ACTIONS: &[&str] = &[
+    "video.call_started",
+    "video.screenshot",
+    "video.read_out_confirmed",
+    "video.tan_sent",
+    "video.tan_confirmed",
+    "video.completed",
+    "video.aborted",
+];
+
 /// Everything the operator's screen needs for a call.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -98,12 +121,27 @@ pub struct CallView {
     #[schema(value_type = Object)]
     pub ice_servers: serde_json::Value,
     pub evidence: Vec<Evidence>,
+    /// The interview's steps as the audit trail has them, in order.
+    pub timeline: Vec<CallMoment>,
 }
 
 async fn call_view(state: &AppState, tenant_id: &str, session: VideoSession) -> Result<CallView> {
     let case_id = session.case_id.clone().ok_or(Error::NotFound("case"))?;
     let case = state.store.case(tenant_id, &case_id).await?;
     let evidence = state.store.evidence_of(tenant_id, &session.id).await?;
+    let events = state.store.subject_events(tenant_id, &[format!("video:{}", session.id)], 1000).await?;
+    let timeline = events
+        .into_iter()
+        .filter(|e| STEP_ACTIONS.contains(&e.action.as_str()))
+        .map(|e| {
+            let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            CallMoment {
+                at_ms: e.at_ms,
+                step: e.action.trim_start_matches("video.").to_owned(),
+                tag: detail["tag"].as_str().map(str::to_owned),
+            }
+        })
+        .collect();
     let interview: &Interview = &session.interview;
     let features = interview
         .features
@@ -124,6 +162,7 @@ async fn call_view(state: &AppState, tenant_id: &str, session: VideoSession) -> 
         session,
         ice_servers: state.video.ice_servers.clone(),
         evidence,
+        timeline,
     })
 }
 
@@ -463,9 +502,13 @@ pub async fn abort(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingQuery {
-    /// `applicant_video` (VP8 in IVF), `applicant_audio` or `operator_audio` (Opus in Ogg).
+    /// `applicant_video` (VP8 in IVF), `applicant_audio` or `operator_audio` (Opus in Ogg), or
+    /// `call` (the whole call for playback: WebM, VP8 and both directions of audio mixed).
     pub part: String,
     pub duration_ms: i64,
+    /// When the recorded media started (ms since the epoch): the origin of its timeline.
+    #[serde(default)]
+    pub started_at_ms: Option<i64>,
 }
 
 #[utoipa::path(post, path = "/api/v1/video/sessions/{id}/recording", security(("bearer" = [])), params(RecordingQuery),
@@ -482,9 +525,10 @@ pub async fn recording(
     let (content_type, signature): (&'static str, &[u8]) = match q.part.as_str() {
         "applicant_video" => ("video/x-ivf", b"DKIF"),
         "applicant_audio" | "operator_audio" => ("audio/ogg", b"OggS"),
+        "call" => ("video/webm", b"\x1A\x45\xDF\xA3"),
         other => {
             return Err(Error::InvalidQuery(format!(
-                "part {other}: applicant_video, applicant_audio or operator_audio"
+                "part {other}: applicant_video, applicant_audio, operator_audio or call"
             )))
         }
     };
@@ -499,7 +543,7 @@ pub async fn recording(
         media_key: String::new(),
         content_type,
         bytes: body.len() as i64,
-        captured_at_ms: crate::store::now_ms(),
+        captured_at_ms: q.started_at_ms.unwrap_or_else(crate::store::now_ms),
         width: None,
         height: None,
         duration_ms: Some(q.duration_ms),
