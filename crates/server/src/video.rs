@@ -33,7 +33,7 @@ impl VideoConfig {
     }
 
     /// Reads `IDENTDESK_ICE_SERVERS` (JSON), `IDENTDESK_VIDEO_ATTEMPTS` and
-    /// `IDENTDESK_TAN_SENDER` (`log`, or an HTTP SMS gateway's URL).
+    /// `IDENTDESK_TAN_SENDER` (see `tan_sender`).
     pub fn from_env(data_dir: PathBuf) -> Result<VideoConfig> {
         let mut config = VideoConfig::new(Some(data_dir));
         if let Ok(json) = std::env::var("IDENTDESK_ICE_SERVERS") {
@@ -44,16 +44,87 @@ impl VideoConfig {
             config.max_attempts =
                 n.parse().map_err(|_| Error::Config("IDENTDESK_VIDEO_ATTEMPTS must be a number".into()))?;
         }
-        match std::env::var("IDENTDESK_TAN_SENDER").ok().as_deref() {
-            None | Some("log") => {}
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                config.tan_sender = Arc::new(SmsGateway { url: url.to_owned(), client: reqwest::Client::new() });
-            }
-            Some(other) => {
-                return Err(Error::Config(format!("IDENTDESK_TAN_SENDER {other}: use log or an http(s) URL")))
+        if let Ok(spec) = std::env::var("IDENTDESK_TAN_SENDER") {
+            if spec.trim() != "log" {
+                let from = std::env::var("IDENTDESK_TAN_FROM").unwrap_or_else(|_| "IdentDesk <tan@identdesk.invalid>".into());
+                config.tan_sender = Arc::new(tan_sender(&spec, &from)?);
             }
         }
         Ok(config)
+    }
+}
+
+/// The senders named in `spec`, comma-separated: an `http(s)://` URL is an SMS gateway for
+/// phone numbers, an `smtp://` or `smtps://` URL (lettre's form: `smtp://user:pass@host:587?tls=required`)
+/// a mail server for e-mail addresses, sent from `from`.
+pub fn tan_sender(spec: &str, from: &str) -> Result<RoutedSender> {
+    let mut routes = RoutedSender { sms: None, email: None };
+    for url in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            routes.sms = Some(Box::new(SmsGateway { url: url.to_owned(), client: reqwest::Client::new() }));
+        } else if url.starts_with("smtp://") || url.starts_with("smtps://") {
+            routes.email = Some(Box::new(SmtpSender::new(url, from)?));
+        } else {
+            return Err(Error::Config(format!(
+                "IDENTDESK_TAN_SENDER {url}: use log, an http(s) SMS gateway URL or an smtp(s) URL"
+            )));
+        }
+    }
+    Ok(routes)
+}
+
+/// Phone numbers to the SMS gateway, e-mail addresses to the mail server.
+pub struct RoutedSender {
+    sms: Option<Box<dyn TanSender>>,
+    email: Option<Box<dyn TanSender>>,
+}
+
+#[async_trait::async_trait]
+impl TanSender for RoutedSender {
+    async fn send(&self, session_id: &str, destination: &str, tan: &str) -> Result<()> {
+        let (sender, kind) =
+            if destination.contains('@') { (&self.email, "e-mail addresses") } else { (&self.sms, "phone numbers") };
+        let sender = sender.as_ref().ok_or_else(|| {
+            Error::Config(format!("no TAN sender for {kind} is configured (IDENTDESK_TAN_SENDER)"))
+        })?;
+        sender.send(session_id, destination, tan).await
+    }
+}
+
+/// E-mail through an SMTP server (STARTTLS or TLS as its URL says).
+pub struct SmtpSender {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpSender {
+    pub fn new(url: &str, from: &str) -> Result<SmtpSender> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| Error::Config(format!("the SMTP URL is not usable: {e}")))?
+            .build();
+        let from = from.parse().map_err(|e| Error::Config(format!("IDENTDESK_TAN_FROM {from}: {e}")))?;
+        Ok(SmtpSender { transport, from })
+    }
+}
+
+#[async_trait::async_trait]
+impl TanSender for SmtpSender {
+    async fn send(&self, _session_id: &str, destination: &str, tan: &str) -> Result<()> {
+        use lettre::AsyncTransport;
+        let to = destination
+            .parse()
+            .map_err(|_| Error::InvalidBody("the TAN's destination is not a valid e-mail address".into()))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject("Your video identification TAN")
+            .body(format!("Your IdentDesk video identification TAN is {tan}. It is valid for 5 minutes.\n"))
+            .map_err(|e| Error::Internal(format!("the TAN e-mail could not be written: {e}")))?;
+        // The server's answer may echo the address: only its code goes to the error.
+        self.transport.send(message).await.map_err(|e| {
+            Error::Internal(format!("the mail server refused the TAN e-mail ({})", e.status().map(|c| c.to_string()).unwrap_or_else(|| "unreachable".into())))
+        })?;
+        Ok(())
     }
 }
 
@@ -197,4 +268,71 @@ pub fn relayable(side: Side, text: &str) -> std::result::Result<String, &'static
         return Err("offer and answer carry an sdp string");
     }
     Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// A mail server as small as SMTP allows (RFC 5321's required commands), over real TCP:
+    /// returns its port and the (recipients, message) it receives.
+    async fn mail_server() -> (u16, tokio::sync::oneshot::Receiver<(Vec<String>, String)>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (got, received) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read).lines();
+            write.write_all(b"220 mail.test ESMTP\r\n").await.unwrap();
+            let (mut recipients, mut data, mut in_data) = (Vec::new(), String::new(), false);
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if in_data {
+                    if line == "." {
+                        in_data = false;
+                        write.write_all(b"250 queued\r\n").await.unwrap();
+                    } else {
+                        data.push_str(&line);
+                        data.push('\n');
+                    }
+                    continue;
+                }
+                let reply: &[u8] = match line.split(' ').next().unwrap_or("").to_ascii_uppercase().as_str() {
+                    "EHLO" | "HELO" => b"250 mail.test\r\n",
+                    "MAIL" => b"250 ok\r\n",
+                    "RCPT" => {
+                        recipients.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                        b"250 ok\r\n"
+                    }
+                    "DATA" => {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    }
+                    "QUIT" => {
+                        write.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    }
+                    _ => b"250 ok\r\n",
+                };
+                write.write_all(reply).await.unwrap();
+            }
+            let _ = got.send((recipients, data));
+        });
+        (port, received)
+    }
+
+    #[tokio::test]
+    async fn e_mail_tans_go_through_smtp_and_phone_numbers_need_a_gateway() {
+        let (port, received) = mail_server().await;
+        let sender = tan_sender(&format!("smtp://127.0.0.1:{port}"), "IdentDesk <tan@identdesk.test>").unwrap();
+        sender.send("s-1", "vera@example.test", "482915").await.unwrap();
+        let (recipients, message) = received.await.unwrap();
+        assert_eq!(recipients, vec!["vera@example.test".to_owned()]);
+        assert!(message.contains("482915"), "{message}");
+        assert!(message.contains("From: IdentDesk <tan@identdesk.test>"), "{message}");
+        let refused = sender.send("s-1", "+4915112345678", "482915").await.unwrap_err();
+        assert!(refused.to_string().contains("no TAN sender for phone numbers"), "{refused}");
+        assert!(tan_sender("ftp://x", "a@b.test").is_err(), "an unknown scheme is a configuration error");
+    }
 }
