@@ -46,7 +46,8 @@ impl VideoConfig {
         }
         if let Ok(spec) = std::env::var("IDENTDESK_TAN_SENDER") {
             if spec.trim() != "log" {
-                let from = std::env::var("IDENTDESK_TAN_FROM").unwrap_or_else(|_| "IdentDesk <tan@identdesk.invalid>".into());
+                let from =
+                    std::env::var("IDENTDESK_TAN_FROM").unwrap_or_else(|_| "IdentDesk <tan@identdesk.invalid>".into());
                 config.tan_sender = Arc::new(tan_sender(&spec, &from)?);
             }
         }
@@ -84,9 +85,9 @@ impl TanSender for RoutedSender {
     async fn send(&self, session_id: &str, destination: &str, tan: &str) -> Result<()> {
         let (sender, kind) =
             if destination.contains('@') { (&self.email, "e-mail addresses") } else { (&self.sms, "phone numbers") };
-        let sender = sender.as_ref().ok_or_else(|| {
-            Error::Config(format!("no TAN sender for {kind} is configured (IDENTDESK_TAN_SENDER)"))
-        })?;
+        let sender = sender
+            .as_ref()
+            .ok_or_else(|| Error::Config(format!("no TAN sender for {kind} is configured (IDENTDESK_TAN_SENDER)")))?;
         sender.send(session_id, destination, tan).await
     }
 }
@@ -122,7 +123,10 @@ impl TanSender for SmtpSender {
             .map_err(|e| Error::Internal(format!("the TAN e-mail could not be written: {e}")))?;
         // The server's answer may echo the address: only its code goes to the error.
         self.transport.send(message).await.map_err(|e| {
-            Error::Internal(format!("the mail server refused the TAN e-mail ({})", e.status().map(|c| c.to_string()).unwrap_or_else(|| "unreachable".into())))
+            Error::Internal(format!(
+                "the mail server refused the TAN e-mail ({})",
+                e.status().map(|c| c.to_string()).unwrap_or_else(|| "unreachable".into())
+            ))
         })?;
         Ok(())
     }

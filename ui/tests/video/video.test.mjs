@@ -203,3 +203,19 @@ test("the applicant leaving mid-call ends the session as CONNECTION_INTERRUPTED 
   const result = await operator.done;
   assert.notEqual(result.code, 0, "the operator's interview does not complete");
 });
+
+test("on a phone-sized screen the applicant page fits, shows the camera and reaches the waiting room", async () => {
+  const { invitation } = await newApplicant(server, "Phone");
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 });
+  const page = await phone.newPage();
+  await page.goto(server.url + invitation.link);
+  await page.waitForFunction(() => document.querySelector("#preview")?.videoWidth > 0);
+  const fits = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(fits.scroll <= fits.width, `no sideways scrolling: ${JSON.stringify(fits)}`);
+  const preview = await page.locator("#preview").boundingBox();
+  assert.ok(preview.width > 200 && preview.x >= 0 && preview.x + preview.width <= 390, `the preview fits: ${JSON.stringify(preview)}`);
+  await page.tap("input[name=consent]");
+  await page.tap("#start");
+  await page.waitForSelector("text=waiting room");
+  await phone.close();
+});
