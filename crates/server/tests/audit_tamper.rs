@@ -1,6 +1,7 @@
 //! Tampering with the audit trail is found: change one field of one stored event, or delete
 //! one, and both `GET /audit/verify` and `identdesk-server audit verify` fail and name the
-//! first broken event.
+//! first broken event. A mutation sweep does the same for every field (and moving the row to
+//! another tenant or sequence number, and deleting it) of a sample of events across the chain.
 
 mod common;
 
@@ -125,5 +126,126 @@ async fn deleting_the_newest_events_is_found_too() {
         assert_eq!(res.json::<Vec<Value>>().await.unwrap().len(), 5);
         let res = s.http.get(s.at("/audit")).bearer_auth(&reviewer).send().await.unwrap();
         assert_eq!(error_of(res).await, (403, "FORBIDDEN".into()));
+    }
+}
+
+/// Where `GET /audit/verify` says the chain breaks; `None` when it holds.
+async fn api_broken_at(s: &TestServer, supervisor: &str) -> Option<i64> {
+    let res = s.http.get(s.at("/audit/verify")).bearer_auth(supervisor).send().await.unwrap();
+    match res.status().as_u16() {
+        200 => None,
+        409 => res.json::<Value>().await.unwrap()["seq"].as_i64(),
+        other => panic!("{}: verify answered {other}", s.backend),
+    }
+}
+
+/// An audit row as stored, to put back after each mutation.
+struct StoredEvent {
+    seq: i64,
+    at_ms: i64,
+    texts: [String; 6], // actor, action, subject, detail, prev_hash, hash
+}
+
+const TEXT_COLUMNS: [&str; 6] = ["actor", "action", "subject", "detail", "prev_hash", "hash"];
+
+async fn stored_event(s: &TestServer, seq: i64) -> StoredEvent {
+    let row = sqlx::query("SELECT * FROM audit_events WHERE tenant_id = $1 AND seq = $2")
+        .bind(&s.tenant_id)
+        .bind(seq)
+        .fetch_one(s.store.writer())
+        .await
+        .unwrap();
+    StoredEvent { seq, at_ms: row.try_get("at_ms").unwrap(), texts: TEXT_COLUMNS.map(|c| row.try_get(c).unwrap()) }
+}
+
+/// Removes whatever the mutation left under (tenant, seq) and puts the original row back.
+async fn restore(s: &TestServer, tenant: &str, seq: i64, e: &StoredEvent) {
+    sqlx::query("DELETE FROM audit_events WHERE tenant_id = $1 AND seq = $2")
+        .bind(tenant)
+        .bind(seq)
+        .execute(s.store.writer())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_events (tenant_id, seq, at_ms, actor, action, subject, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&s.tenant_id)
+    .bind(e.seq)
+    .bind(e.at_ms)
+    .bind(&e.texts[0])
+    .bind(&e.texts[1])
+    .bind(&e.texts[2])
+    .bind(&e.texts[3])
+    .bind(&e.texts[4])
+    .bind(&e.texts[5])
+    .execute(s.store.writer())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn altering_any_field_or_deleting_any_sampled_event_is_located() {
+    for s in TestServer::all().await {
+        let b = s.backend;
+        let reviewer = s.staff("ana@acme.test", Role::Reviewer).await;
+        let supervisor = s.staff("sue@acme.test", Role::Supervisor).await;
+        some_history(&s, &reviewer).await;
+        // A tenant to move events into; its own chain is cleared so a moved event's seq is free.
+        let other = s.store.create_tenant("Elsewhere", identdesk_domain::Region::Eu).await.unwrap();
+        sqlx::query("DELETE FROM audit_events WHERE tenant_id = $1")
+            .bind(&other.id)
+            .execute(s.store.writer())
+            .await
+            .unwrap();
+        let head = s.store.head_seq(&s.tenant_id).await.unwrap();
+        assert_eq!(api_broken_at(&s, &supervisor).await, None, "{b}: the untouched chain holds");
+        // A sample across the chain: the first event, some in the middle, the newest.
+        let mut sample: Vec<i64> = (1..=head).step_by((head as usize / 5).max(1)).collect();
+        sample.push(head);
+        sample.dedup();
+        let mut checked = 0;
+        for &seq in &sample {
+            let original = stored_event(&s, seq).await;
+            // Each mutation: the SQL that makes it, and the (tenant, seq) the row then has.
+            let mut mutations: Vec<(String, String, i64)> = TEXT_COLUMNS
+                .iter()
+                .map(|c| {
+                    (
+                        format!("UPDATE audit_events SET {c} = {c} || 'x' WHERE tenant_id = $1 AND seq = $2"),
+                        s.tenant_id.clone(),
+                        seq,
+                    )
+                })
+                .collect();
+            mutations.push((
+                "UPDATE audit_events SET at_ms = at_ms + 1 WHERE tenant_id = $1 AND seq = $2".into(),
+                s.tenant_id.clone(),
+                seq,
+            ));
+            mutations.push((
+                "UPDATE audit_events SET seq = seq + 1000000 WHERE tenant_id = $1 AND seq = $2".to_owned(),
+                s.tenant_id.clone(),
+                seq + 1_000_000,
+            ));
+            mutations.push((
+                format!("UPDATE audit_events SET tenant_id = '{}' WHERE tenant_id = $1 AND seq = $2", other.id),
+                other.id.clone(),
+                seq,
+            ));
+            mutations.push((
+                "DELETE FROM audit_events WHERE tenant_id = $1 AND seq = $2".into(),
+                s.tenant_id.clone(),
+                seq,
+            ));
+            for (sql, left_tenant, left_seq) in &mutations {
+                sqlx::query(sql).bind(&s.tenant_id).bind(seq).execute(s.store.writer()).await.unwrap();
+                assert_eq!(api_broken_at(&s, &supervisor).await, Some(seq), "{b}: `{sql}` on event {seq} is located");
+                restore(&s, left_tenant, *left_seq, &original).await;
+                assert_eq!(api_broken_at(&s, &supervisor).await, None, "{b}: restored after `{sql}`");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 5 * 11, "{b}: {checked} mutations over {} events", sample.len());
     }
 }
