@@ -218,6 +218,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let verification = Verification::load(&place.data_dir, &watchlists)?;
             let mut state = AppState::new(store, place.media()?, limits, verification);
             state.video = std::sync::Arc::new(crate::video::VideoConfig::from_env(place.data_dir.clone())?);
+            state.webhooks = std::sync::Arc::new(crate::webhooks::WebhookConfig::from_env()?);
             serve(state, listen).await
         }
         Command::Check(command) => crate::check_commands::check(command),
@@ -297,6 +298,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let worker = crate::verification::spawn_worker(state.clone());
+    let webhooks = crate::webhooks::spawn_worker(state.clone());
     let sweeper_store = state.store.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -315,6 +317,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     sweeper.abort();
     worker.abort();
+    webhooks.abort();
     result.map_err(Error::from)
 }
 

@@ -11,5 +11,6 @@ pub mod media_keys;
 pub mod store;
 pub mod verification;
 pub mod video;
+pub mod webhooks;
 
 pub use error::{Error, Result};

@@ -183,6 +183,12 @@ export interface CreatedApiKey {
   key: string;
 }
 
+export interface CreatedEndpoint {
+  endpoint: WebhookEndpoint;
+  /** Shown once: the receiver checks `X-Payload-Digest` = hex HMAC-SHA256 of the body with it. */
+  secret: string;
+}
+
 export interface CreatedUser {
   /** Shown once: hand it to the user, who signs in with it. */
   password: string;
@@ -382,6 +388,11 @@ export interface NewApiKey {
   environment: Environment;
 }
 
+export interface NewEndpoint {
+  /** Where the client system receives webhooks (http or https). */
+  url: string;
+}
+
 export interface NewUser {
   email: string;
   role: Role;
@@ -475,4 +486,27 @@ export interface VideoSession {
   operatorId?: string | null;
   state: SessionState;
   tenantId: string;
+}
+
+export interface WebhookDelivery {
+  applicantId?: string | null;
+  attempts: number;
+  createdAtMs: number;
+  deliveredAtMs?: number | null;
+  endpointId: string;
+  /** `applicantCreated`, `applicantPending`, `applicantReviewed`, `applicantOnHold`, `applicantDeleted` or `videoIdentStatusChanged`. */
+  eventType: string;
+  id: string;
+  lastError?: string | null;
+  /** The receiver's HTTP status at the last attempt. */
+  lastStatus?: number | null;
+  nextAttemptAtMs?: number | null;
+  /** `pending` (waiting for its next attempt), `delivered` or `failed` (retries used up). */
+  state: string;
+}
+
+export interface WebhookEndpoint {
+  createdAtMs: number;
+  id: string;
+  url: string;
 }

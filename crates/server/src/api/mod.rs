@@ -11,6 +11,7 @@ mod extract;
 mod supervision;
 mod sync;
 mod video;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ pub struct AppState {
     /// Wakes the checks worker when an applicant is submitted.
     pub jobs: Arc<Notify>,
     pub video: Arc<crate::video::VideoConfig>,
+    pub webhooks: Arc<crate::webhooks::WebhookConfig>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             verification: Arc::new(verification),
             jobs: Arc::new(Notify::new()),
             video: Arc::new(crate::video::VideoConfig::new(None)),
+            webhooks: Arc::new(crate::webhooks::WebhookConfig::default()),
         }
     }
 
@@ -102,6 +105,7 @@ impl AppState {
         administration::api_keys, administration::create_api_key, administration::revoke_api_key,
         video::invite, video::next, video::of_case, video::get_one, video::signal, video::screenshot, video::read_out,
         video::send_tan, video::finish, video::abort, video::recording, video::evidence_content,
+        webhooks::add_endpoint, webhooks::endpoints, webhooks::deliveries, webhooks::resend,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&SecuritySchemes)
@@ -198,6 +202,9 @@ pub fn app(state: AppState) -> Router {
             post(video::recording).layer(DefaultBodyLimit::max(1024 * 1024 * 1024)),
         )
         .route("/video/evidence/{id}/content", get(video::evidence_content))
+        .route("/webhooks", get(webhooks::endpoints).post(webhooks::add_endpoint))
+        .route("/webhooks/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/deliveries/{id}/resend", post(webhooks::resend))
         .route("/openapi.json", get(openapi))
         // Small JSON bodies everywhere else.
         .layer(DefaultBodyLimit::max(256 * 1024))

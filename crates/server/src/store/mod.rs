@@ -17,6 +17,7 @@ pub mod decision_log;
 pub mod hit_reviews;
 mod queue_writer;
 pub mod video;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

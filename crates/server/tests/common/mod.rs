@@ -98,12 +98,20 @@ impl TestServer {
         video.max_attempts = 2;
         video.tan_ttl_ms = 1500;
         state.video = std::sync::Arc::new(video);
+        // Webhooks: the retry schedule scaled down from minutes and hours to milliseconds.
+        let ms = std::time::Duration::from_millis;
+        state.webhooks = std::sync::Arc::new(identdesk_server::webhooks::WebhookConfig::new(
+            vec![ms(300), ms(600), ms(1200), ms(2400)],
+            ms(50),
+        ));
         let worker = identdesk_server::verification::spawn_worker(state.clone());
+        let webhooks = identdesk_server::webhooks::spawn_worker(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, api::app(state)).await.unwrap();
             worker.abort();
+            webhooks.abort();
         });
         TestServer {
             backend,
