@@ -195,6 +195,8 @@ pub async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("IDENTDESK_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log file or collector gets plain lines.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli).await {

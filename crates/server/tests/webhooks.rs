@@ -181,5 +181,9 @@ async fn a_receiver_that_never_recovers_fails_the_delivery_after_the_schedule() 
         assert_eq!(failed["attempts"], 5, "{b}");
         assert_eq!(failed["lastStatus"], 503, "{b}");
         assert_eq!(seen.lock().unwrap().len(), 5, "{b}");
+        // Monitoring sees the failures.
+        let metrics = s.http.get(s.at("/metrics").replace("/api/v1", "")).send().await.unwrap().text().await.unwrap();
+        let line = format!("identdesk_webhook_failed_attempts_total{{tenant=\"{}\",state=\"failed\"}} 5", s.tenant_id);
+        assert!(metrics.contains(&line), "{b}: {line} in\n{metrics}");
     }
 }

@@ -8,6 +8,8 @@ mod audit;
 mod auth;
 mod cases;
 mod extract;
+mod metrics;
+mod request_log;
 mod supervision;
 mod sync;
 mod video;
@@ -219,7 +221,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v/{token}/ws", get(applicant_page::socket))
         .route("/v/{token}/tan", post(applicant_page::tan))
         .layer(DefaultBodyLimit::max(16 * 1024));
-    let site = Router::new().nest("/api/v1", api).merge(applicant);
+    // For Prometheus: counts per tenant id only. Expose it to the monitoring network alone.
+    let monitoring = Router::new().route("/metrics", get(metrics::metrics));
+    // Every API and applicant-page call is logged (not the UI's files).
+    let site = Router::new()
+        .nest("/api/v1", api)
+        .merge(applicant)
+        .merge(monitoring)
+        .layer(axum::middleware::from_fn(request_log::log_request));
     // The analyst UI at `/`: its files, and index.html for the app's own paths.
     let site = match ui {
         Some(dir) if dir.join("index.html").exists() => {

@@ -15,6 +15,7 @@ pub mod cases;
 pub mod checks;
 pub mod decision_log;
 pub mod hit_reviews;
+pub mod metrics;
 mod queue_writer;
 pub mod video;
 pub mod webhooks;
