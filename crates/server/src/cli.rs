@@ -13,6 +13,7 @@ use identdesk_domain::{Environment, Region, Role};
 use crate::api::{self, AppState, Limits};
 use crate::error::{Error, Result};
 use crate::media::MediaStore;
+use crate::store::erasure::ErasureReason;
 use crate::store::Store;
 use crate::verification::Verification;
 
@@ -102,6 +103,13 @@ pub enum Command {
     /// The keys that encrypt stored media.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Erases one applicant everywhere (rows, documents, evidence, media); the audit trail
+    /// keeps an `applicant.erased` event without personal data.
+    Erase {
+        applicant: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +279,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (id, key) = store.create_api_key(&tenant.id, environment).await?;
             eprintln!("API key {id} for {} ({environment}); shown once, keep it safe:", tenant.name);
             println!("{}", key.0);
+            Ok(())
+        }
+        Command::Erase { applicant, tenant } => {
+            let store = place.open().await?;
+            let tenant = store.resolve_tenant(tenant.as_deref()).await?;
+            let erasure = store
+                .erase_applicant(&tenant.id, &applicant, &crate::store::audit::Actor::System, ErasureReason::Request)
+                .await?;
+            crate::erasure::remove_media(&place.media()?, &erasure).await?;
+            println!(
+                "applicant {applicant} erased: {} rows, {} media objects; the audit trail keeps the erasure",
+                erasure.rows, erasure.media_objects
+            );
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate) => {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod check_commands;
 pub mod cli;
 pub mod demo;
+pub mod erasure;
 pub mod error;
 pub mod media;
 pub mod media_keys;

@@ -263,6 +263,13 @@ export type DocumentType = "PASSPORT" | "ID_CARD" | "DRIVERS" | "RESIDENCE_PERMI
 /** The environment an API key belongs to; sandbox data never mixes with production. */
 export type Environment = "sandbox" | "production";
 
+export interface Erasure {
+  applicantId: string;
+  mediaObjects: number;
+  /** Rows removed, all tables together. */
+  rows: number;
+}
+
 /** The body of every error answer. */
 export interface ErrorBody {
   /** Stable, machine-readable, e.g. `CASE_ALREADY_DECIDED`. */

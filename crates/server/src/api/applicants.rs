@@ -15,6 +15,7 @@ use crate::store::accounts::sha256_hex;
 use crate::store::applicants::{Applicant, Document, NewApplicant, NewDocument};
 use crate::store::audit::Actor;
 use crate::store::checks::StoredVerdict;
+use crate::store::erasure::{Erasure, ErasureReason};
 use crate::store::new_id;
 use crate::verification::DocumentExtract;
 
@@ -73,6 +74,18 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<Applicant>> {
     Ok(Json(state.store.applicant(&client.tenant_id, &id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/applicants/{id}", security(("apiKey" = [])),
+    responses((status = 200, body = Erasure, description = "erased: rows, documents, evidence and media"),
+        (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
+pub async fn erase(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Json<Erasure>> {
+    let actor = Actor::ApiKey(client.key_id.clone());
+    Ok(Json(crate::erasure::erase(&state, &client.tenant_id, &id, &actor, ErasureReason::Request).await?))
 }
 
 /// Multipart fields: `type` (e.g. PASSPORT), `side` (FRONT/BACK, optional), `country` (ISO alpha-3,

@@ -97,7 +97,7 @@ impl AppState {
     paths(
         auth::login, auth::logout, auth::me,
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
-        applicants::verdict,
+        applicants::verdict, applicants::erase,
         cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::review_hit, cases::decide,
         cases::labels, cases::document_content,
         sync::changes, sync::events,
@@ -157,7 +157,7 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
         .route("/applicants", post(applicants::create))
-        .route("/applicants/{id}", get(applicants::get_one))
+        .route("/applicants/{id}", get(applicants::get_one).delete(applicants::erase))
         .route(
             "/applicants/{id}/documents",
             post(applicants::upload_document).layer(DefaultBodyLimit::max(upload_limit)),

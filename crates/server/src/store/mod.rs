@@ -14,6 +14,7 @@ mod bulk;
 pub mod cases;
 pub mod checks;
 pub mod decision_log;
+pub mod erasure;
 pub mod hit_reviews;
 pub mod metrics;
 mod queue_writer;
@@ -80,6 +81,8 @@ impl Store {
                         // Every acknowledged decision is on disk; the queue writer's group
                         // commit keeps that affordable.
                         conn.execute("PRAGMA synchronous = FULL").await?;
+                        // An erased applicant's rows are overwritten in the file, not only unlinked.
+                        conn.execute("PRAGMA secure_delete = ON").await?;
                         Ok(())
                     })
                 })
