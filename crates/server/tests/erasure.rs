@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::video::{consent_and_join, invite, next_call, png};
-use common::{error_of, TestServer};
+use common::{error_of, files_under, upload_passport, TestServer};
 use identdesk_domain::Role;
 use identdesk_server::store::Backend;
 use serde_json::{json, Value};
@@ -63,17 +62,6 @@ async fn dump(s: &TestServer) -> String {
         }
     }
     out
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 fn hits(haystack: &str) -> Vec<&'static str> {
@@ -127,21 +115,7 @@ async fn an_erased_applicant_leaves_no_trace_but_the_audit_event() {
             .await
             .unwrap();
         let id = applicant["id"].as_str().unwrap().to_owned();
-        let form = reqwest::multipart::Form::new()
-            .text("type", "PASSPORT")
-            .text("side", "FRONT")
-            .text("country", "NLD")
-            .text("number", DOC_NUMBER)
-            .part("file", reqwest::multipart::Part::bytes(png()).file_name("passport.png"));
-        let res = s
-            .http
-            .post(s.at(&format!("/applicants/{id}/documents")))
-            .header("X-Api-Key", &key)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "{b}: {}", res.text().await.unwrap());
+        upload_passport(&s, &key, &id, png(), Some(DOC_NUMBER)).await;
         let res =
             s.http.post(s.at(&format!("/applicants/{id}/submit"))).header("X-Api-Key", &key).send().await.unwrap();
         assert!(res.status().is_success(), "{b}");
@@ -246,9 +220,7 @@ async fn an_erased_applicant_leaves_no_trace_but_the_audit_event() {
         }
         // The media store: no object of theirs; nothing left mentions them.
         let root = s.media.root().to_owned();
-        let mut files = Vec::new();
-        files_under(&root, &mut files);
-        for path in files.iter().filter(|p| !p.starts_with(root.join(".keys"))) {
+        for path in files_under(&root).iter().filter(|p| !p.starts_with(root.join(".keys"))) {
             let object = path.strip_prefix(&root).unwrap().to_str().unwrap();
             assert!(!object.contains(&id), "{b}: {object} is left");
             let plain = s.media.get(object).await.unwrap();

@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::video::{next_call, waiting_applicant};
-use common::TestServer;
+use common::{files_under, upload_passport, TestServer};
 use identdesk_domain::Role;
 use identdesk_server::media::MediaStore;
 use rand::{Rng, SeedableRng};
@@ -44,17 +44,6 @@ fn recording_part(signature: &[u8], seed: u64) -> Vec<u8> {
     bytes
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 /// Whether `haystack` holds any 32-byte run of `needle` (sampled every 512 bytes).
 fn contains_a_run_of(haystack: &[u8], needle: &[u8]) -> bool {
     (0..needle.len().saturating_sub(32)).step_by(512).any(|at| haystack.windows(32).any(|w| w == &needle[at..at + 32]))
@@ -82,20 +71,7 @@ async fn stored_media_is_encrypted_and_rotation_keeps_it_readable() {
             res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
         };
         let document = noisy_png(1);
-        let form = reqwest::multipart::Form::new()
-            .text("type", "PASSPORT")
-            .text("side", "FRONT")
-            .text("country", "DEU")
-            .part("file", reqwest::multipart::Part::bytes(document.clone()).file_name("passport.png"));
-        let res = s
-            .http
-            .post(s.at(&format!("/applicants/{applicant}/documents")))
-            .header("X-Api-Key", &key)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "{b}: {}", res.text().await.unwrap());
+        upload_passport(&s, &key, &applicant, document.clone(), None).await;
         uploaded.push(document);
 
         // A screenshot and the three recording parts, through the operator's API.
@@ -132,8 +108,7 @@ async fn stored_media_is_encrypted_and_rotation_keeps_it_readable() {
 
         // On disk: no signature at the start, no run of the plaintext anywhere.
         let root = s.media.root().to_owned();
-        let mut files = Vec::new();
-        files_under(&root, &mut files);
+        let files = files_under(&root);
         let objects: Vec<PathBuf> = files.into_iter().filter(|p| !p.starts_with(root.join(".keys"))).collect();
         assert_eq!(objects.len(), uploaded.len(), "{b}: one file per upload: {objects:?}");
         for path in &objects {

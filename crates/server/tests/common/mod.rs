@@ -216,3 +216,36 @@ pub async fn error_of(res: reqwest::Response) -> (u16, String) {
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "error without message: {body}");
     (status, body["code"].as_str().unwrap_or_default().to_owned())
 }
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Uploads `image` as the applicant's passport (front), with `number` read off it if given.
+pub async fn upload_passport(s: &TestServer, api_key: &str, applicant: &str, image: Vec<u8>, number: Option<&str>) {
+    let mut form =
+        reqwest::multipart::Form::new().text("type", "PASSPORT").text("side", "FRONT").text("country", "DEU");
+    if let Some(n) = number {
+        form = form.text("number", n.to_owned());
+    }
+    let form = form.part("file", reqwest::multipart::Part::bytes(image).file_name("passport.png"));
+    let res = s
+        .http
+        .post(s.at(&format!("/applicants/{applicant}/documents")))
+        .header("X-Api-Key", api_key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}: {}", s.backend, res.text().await.unwrap());
+}
