@@ -103,6 +103,9 @@ pub enum Command {
     /// The keys that encrypt stored media.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Retention of applicants' data.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Erases one applicant everywhere (rows, documents, evidence, media); the audit trail
     /// keeps an `applicant.erased` event without personal data.
     Erase {
@@ -135,6 +138,22 @@ pub enum TenantCommand {
         region: String,
     },
     List,
+    /// Sets how long applicants' data is kept after the relationship ends, and the age of
+    /// majority below which parental consent is needed.
+    Protect {
+        name: String,
+        #[arg(long)]
+        retention_days: i64,
+        #[arg(long, default_value_t = 18)]
+        age_of_majority: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCommand {
+    /// Erases every applicant past their tenant's retention time (the server also does this
+    /// once an hour).
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -281,6 +300,22 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", key.0);
             Ok(())
         }
+        Command::Tenant(TenantCommand::Protect { name, retention_days, age_of_majority }) => {
+            let store = place.open().await?;
+            let tenant = store.resolve_tenant(Some(&name)).await?;
+            store.set_data_protection(&tenant.id, retention_days, age_of_majority).await?;
+            println!(
+                "{}: data kept {retention_days} days after the relationship ends; majority at {age_of_majority}",
+                tenant.name
+            );
+            Ok(())
+        }
+        Command::Retention(RetentionCommand::Run) => {
+            let store = place.open().await?;
+            let erased = crate::erasure::erase_expired(&store, &place.media()?, crate::store::now_ms()).await?;
+            println!("retention: {erased} applicants past their time erased");
+            Ok(())
+        }
         Command::Erase { applicant, tenant } => {
             let store = place.open().await?;
             let tenant = store.resolve_tenant(tenant.as_deref()).await?;
@@ -322,6 +357,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
     let addr = listener.local_addr()?;
     let worker = crate::verification::spawn_worker(state.clone());
     let webhooks = crate::webhooks::spawn_worker(state.clone());
+    let retention = crate::erasure::spawn_retention(state.clone());
     let sweeper_store = state.store.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -341,6 +377,7 @@ pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
     sweeper.abort();
     worker.abort();
     webhooks.abort();
+    retention.abort();
     result.map_err(Error::from)
 }
 

@@ -63,6 +63,8 @@ pub enum Error {
     Interview(#[from] identdesk_domain::InterviewRefusal),
     #[error("{0}")]
     TanRefused(String),
+    #[error("the applicant is under the age of majority ({0}) and no parent's consent is on record: nothing was stored; send parentalConsent once the client has it")]
+    MinorWithoutConsent(i64),
     #[error("audit chain of tenant {tenant} is broken at event {seq}: {reason}")]
     AuditChainBroken { tenant: String, seq: i64, reason: String },
     #[error("{0}")]
@@ -103,7 +105,8 @@ impl Error {
             | IdempotencyKeyReused
             | ScreeningHitsOpen(_)
             | ScreeningHitConfirmed(_)
-            | TanRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | TanRefused(_)
+            | MinorWithoutConsent(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials | SessionExpired => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
@@ -161,6 +164,7 @@ impl Error {
             Interview(identdesk_domain::InterviewRefusal::Unfinished(_)) => "INTERVIEW_UNFINISHED",
             Interview(identdesk_domain::InterviewRefusal::Over) => "INTERVIEW_OVER",
             TanRefused(_) => "TAN_REFUSED",
+            MinorWithoutConsent(_) => "MINOR_WITHOUT_CONSENT",
             AuditChainBroken { .. } => "AUDIT_CHAIN_BROKEN",
             MediaUnreadable(_) => "MEDIA_UNREADABLE",
             Config(_) | Database(_) | Migrate(_) | Io(_) | Internal(_) => "INTERNAL",

@@ -306,6 +306,7 @@ async fn jobs_survive_a_restart_and_take_effect_once() {
             contact_signals: None,
             ip_country: None,
             identifiers: vec![],
+            parental_consent: false,
         };
         let applicant = store.create_applicant(&tenant.id, &new, &Actor::System).await.unwrap();
         let doc = identdesk_server::store::applicants::NewDocument {

@@ -175,6 +175,8 @@ export interface CreateApplicant {
   ipCountry?: string | null;
   /** The verification level (which checks apply); `basic-kyc` when absent. */
   level?: string | null;
+  /** The client has a parent's consent on record: needed for an applicant under the tenant's age of majority, who is otherwise not kept at all. */
+  parentalConsent?: boolean;
 }
 
 export interface CreatedApiKey {

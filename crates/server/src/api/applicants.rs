@@ -30,6 +30,10 @@ pub struct CreateApplicant {
     pub info: ApplicantInfo,
     /// The country of the applicant's IP address (alpha-2 or alpha-3), when the client knows it.
     pub ip_country: Option<String>,
+    /// The client has a parent's consent on record: needed for an applicant under the tenant's
+    /// age of majority, who is otherwise not kept at all.
+    #[serde(default)]
+    pub parental_consent: bool,
 }
 
 #[utoipa::path(post, path = "/api/v1/applicants", request_body = CreateApplicant, security(("apiKey" = [])),
@@ -43,8 +47,15 @@ pub async fn create(
         return Err(Error::InvalidBody("info.firstName and info.lastName must not be empty".into()));
     }
     if let Some(dob) = req.info.dob.as_deref() {
-        if identdesk_checks::date::Date::parse_iso(dob).is_none() {
-            return Err(Error::InvalidBody(format!("info.dob must be a date as YYYY-MM-DD, got '{dob}'")));
+        let born = identdesk_checks::date::Date::parse_iso(dob)
+            .ok_or_else(|| Error::InvalidBody(format!("info.dob must be a date as YYYY-MM-DD, got '{dob}'")))?;
+        let (_, majority) = state.store.data_protection(&client.tenant_id).await?;
+        if i64::from(born.years_until(identdesk_checks::date::Date::today())) < majority && !req.parental_consent {
+            // A child without a parent's consent is not kept: nothing is stored but the refusal.
+            let actor = Actor::ApiKey(client.key_id.clone());
+            let detail = serde_json::json!({"ageOfMajority": majority});
+            state.store.record(&client.tenant_id, &actor, "applicant.refused_minor", "applicant:-", detail).await?;
+            return Err(Error::MinorWithoutConsent(majority));
         }
     }
     let level = req.level.as_deref().unwrap_or("basic-kyc");
@@ -60,6 +71,7 @@ pub async fn create(
         contact_signals: Some(serde_json::to_string(&signals).expect("signals serialise")),
         ip_country: req.ip_country.clone(),
         identifiers,
+        parental_consent: req.parental_consent,
     };
     let applicant =
         state.store.create_applicant(&client.tenant_id, &new, &Actor::ApiKey(client.key_id.clone())).await?;
@@ -86,6 +98,18 @@ pub async fn erase(
 ) -> Result<Json<Erasure>> {
     let actor = Actor::ApiKey(client.key_id.clone());
     Ok(Json(crate::erasure::erase(&state, &client.tenant_id, &id, &actor, ErasureReason::Request).await?))
+}
+
+/// The client's business relationship with the applicant ended: the retention time runs from now.
+#[utoipa::path(post, path = "/api/v1/applicants/{id}/relationship-end", security(("apiKey" = [])),
+    responses((status = 204, description = "noted"), (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
+pub async fn relationship_end(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    state.store.end_relationship(&client.tenant_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Multipart fields: `type` (e.g. PASSPORT), `side` (FRONT/BACK, optional), `country` (ISO alpha-3,

@@ -97,7 +97,7 @@ impl AppState {
     paths(
         auth::login, auth::logout, auth::me,
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
-        applicants::verdict, applicants::erase,
+        applicants::verdict, applicants::erase, applicants::relationship_end,
         cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::review_hit, cases::decide,
         cases::labels, cases::document_content,
         sync::changes, sync::events,
@@ -163,6 +163,7 @@ pub fn app(state: AppState) -> Router {
             post(applicants::upload_document).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/applicants/{id}/submit", post(applicants::submit))
+        .route("/applicants/{id}/relationship-end", post(applicants::relationship_end))
         .route("/applicants/{id}/verdict", get(applicants::verdict))
         .route("/cases", get(cases::list))
         .route("/cases/claim", post(cases::claim))

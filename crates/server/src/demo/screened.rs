@@ -134,6 +134,7 @@ pub async fn seed(
             contact_signals: None,
             ip_country: None,
             identifiers: Vec::new(),
+            parental_consent: false,
         };
         let applicant = store.create_applicant(tenant_id, &new, &actor).await?;
         let dob = person.dob.replace('-', "");

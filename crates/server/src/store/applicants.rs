@@ -80,6 +80,8 @@ pub struct NewApplicant<'a> {
     pub ip_country: Option<String>,
     /// `(kind, digest)`: `("email", …)`, `("phone", …)`.
     pub identifiers: Vec<(&'static str, String)>,
+    /// The client attests a parent's consent (needed under the tenant's age of majority).
+    pub parental_consent: bool,
 }
 
 /// What a decision is made on: SHA-256 over the sorted SHA-256 of every document.
@@ -154,6 +156,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         super::checks::insert_identifiers(&mut tx, tenant_id, &id, &new.identifiers).await?;
+        if new.parental_consent {
+            sqlx::query("UPDATE applicants SET parental_consent_at_ms = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
         audit::append(
             &mut tx,
             tenant_id,

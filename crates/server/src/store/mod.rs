@@ -18,6 +18,7 @@ pub mod erasure;
 pub mod hit_reviews;
 pub mod metrics;
 mod queue_writer;
+pub mod retention;
 pub mod video;
 pub mod webhooks;
 
