@@ -249,3 +249,61 @@ async fn altering_any_field_or_deleting_any_sampled_event_is_located() {
         assert!(checked >= 5 * 11, "{b}: {checked} mutations over {} events", sample.len());
     }
 }
+
+#[tokio::test]
+async fn an_export_verifies_outside_identdesk_and_an_edit_to_it_is_found() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/verify-audit-export.py");
+    for s in TestServer::all().await {
+        let b = s.backend;
+        let reviewer = s.staff("ana@acme.test", Role::Reviewer).await;
+        let supervisor = s.staff("sue@acme.test", Role::Supervisor).await;
+        some_history(&s, &reviewer).await;
+        let res = s.http.get(s.at("/audit/export")).bearer_auth(&reviewer).send().await.unwrap();
+        assert_eq!(error_of(res).await, (403, "FORBIDDEN".into()), "{b}");
+        let res = s.http.get(s.at("/audit/export")).bearer_auth(&supervisor).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{b}");
+        let export = res.text().await.unwrap();
+        let head: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+        let report: Value =
+            s.http.get(s.at("/audit/verify")).bearer_auth(&supervisor).send().await.unwrap().json().await.unwrap();
+        assert!(export.contains("\"action\":\"audit.exported\""), "{b}: the export is in the chain it exports");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("audit.ndjson");
+        let run = |path: &std::path::Path, expected: Option<&str>| {
+            let mut cmd = std::process::Command::new("python3");
+            cmd.arg(script).arg(path);
+            if let Some(e) = expected {
+                cmd.arg(e);
+            }
+            let out = cmd.output().expect("python3 runs the verifier");
+            (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+        };
+        std::fs::write(&file, &export).unwrap();
+        let head_hash = head["headHash"].as_str().unwrap();
+        let (ok, said) = run(&file, Some(head_hash));
+        assert!(ok && said.contains(head_hash), "{b}: {said}");
+        assert!(report["verifiedEvents"].as_i64().unwrap() <= head["headSeq"].as_i64().unwrap(), "{b}");
+
+        // An auditor's copy edited: one event's actor, then one event dropped.
+        let lines: Vec<&str> = export.lines().collect();
+        let edited = lines.iter().enumerate().map(|(i, l)| {
+            if i == 3 {
+                l.replacen("\"actor\":\"", "\"actor\":\"x", 1)
+            } else {
+                l.to_string()
+            }
+        });
+        std::fs::write(&file, edited.collect::<Vec<_>>().join("\n")).unwrap();
+        let (ok, said) = run(&file, None);
+        assert!(!ok && said.contains("broken at event 3"), "{b}: {said}");
+        let dropped: Vec<&str> = lines.iter().enumerate().filter(|(i, _)| *i != 5).map(|(_, l)| *l).collect();
+        std::fs::write(&file, dropped.join("\n")).unwrap();
+        let (ok, said) = run(&file, None);
+        assert!(!ok && said.contains("broken at event 5"), "{b}: {said}");
+        // A whole export forged consistently is caught by the head noted at export time.
+        std::fs::write(&file, &export).unwrap();
+        let (ok, said) = run(&file, Some(&"f".repeat(64)));
+        assert!(!ok && said.contains("not the head you expected"), "{b}: {said}");
+    }
+}

@@ -1,14 +1,17 @@
-//! The audit trail for supervisors: read the tenant's events, verify the chain.
+//! The audit trail for supervisors: read the tenant's events, verify the chain, export it for
+//! verification elsewhere.
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::Json;
 use identdesk_domain::{AuditEvent, Role};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::extract::{ApiQuery, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::store::audit::ChainReport;
+use crate::store::audit::{Actor, ChainReport};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -41,4 +44,35 @@ pub async fn events(
 pub async fn verify(State(state): State<AppState>, staff: Staff) -> Result<Json<ChainReport>> {
     staff.require(Role::audits, "verify the audit trail")?;
     Ok(Json(state.store.verify_chain(&staff.user.tenant_id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/export", security(("bearer" = [])),
+    responses((status = 200, description = "The tenant's chain as JSON lines: first the head \
+        (`tenantId`, `headSeq`, `headHash`, `hashRule`), then every event in order; \
+        `scripts/verify-audit-export.py` re-verifies it without IdentDesk", content_type = "application/x-ndjson"),
+        (status = 403, body = ErrorBody)))]
+pub async fn export(State(state): State<AppState>, staff: Staff) -> Result<impl IntoResponse> {
+    staff.require(Role::audits, "export the audit trail")?;
+    let tenant = &staff.user.tenant_id;
+    // The export is itself an event, inside the chain it exports.
+    state
+        .store
+        .record(tenant, &Actor::User(staff.user.id.clone()), "audit.exported", &format!("tenant:{tenant}"), json!({}))
+        .await?;
+    let (head_seq, head_hash, events) = state.store.audit_chain(tenant).await?;
+    let mut body = json!({
+        "tenantId": tenant,
+        "headSeq": head_seq,
+        "headHash": head_hash,
+        "exportedAtMs": crate::store::now_ms(),
+        "hashRule": "hash = hex(sha256(prev_hash + compact JSON {tenant_id, seq, at_ms, actor, action, subject, detail}, \
+                     in that order, UTF-8 unescaped)); the first prev_hash is 64 zeros",
+    })
+    .to_string();
+    body.push('\n');
+    for event in &events {
+        body.push_str(&serde_json::to_string(event).expect("events serialise"));
+        body.push('\n');
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], body))
 }

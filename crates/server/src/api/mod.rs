@@ -101,7 +101,7 @@ impl AppState {
         cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::review_hit, cases::decide,
         cases::labels, cases::document_content,
         sync::changes, sync::events,
-        audit::events, audit::verify,
+        audit::events, audit::verify, audit::export,
         supervision::log, supervision::export, supervision::reviewer_stats,
         administration::users, administration::add_user, administration::set_role, administration::disable_user,
         administration::api_keys, administration::create_api_key, administration::revoke_api_key,
@@ -179,6 +179,7 @@ pub fn app(state: AppState) -> Router {
         .route("/events", get(sync::events))
         .route("/audit", get(audit::events))
         .route("/audit/verify", get(audit::verify))
+        .route("/audit/export", get(audit::export))
         .route("/decisions", get(supervision::log))
         .route("/decisions/export.csv", get(supervision::export))
         .route("/stats/reviewers", get(supervision::reviewer_stats))

@@ -230,6 +230,23 @@ impl Store {
     }
 
     /// Recomputes a tenant's whole chain; names the first event that does not verify.
+    /// The tenant's whole chain with its head (seq, hash), as one snapshot: what an auditor
+    /// takes away to verify elsewhere.
+    pub async fn audit_chain(&self, tenant_id: &str) -> Result<(i64, String, Vec<AuditEvent>)> {
+        let mut tx = self.reader().begin().await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound("tenant"))?;
+        let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = $1 ORDER BY seq"))
+            .bind(tenant_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((head.try_get("seq")?, head.try_get("hash")?, events))
+    }
+
     pub async fn verify_chain(&self, tenant_id: &str) -> Result<ChainReport> {
         // One read transaction so that the head and the events are the same snapshot.
         let mut tx = self.reader().begin().await?;
