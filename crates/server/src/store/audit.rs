@@ -187,6 +187,16 @@ pub struct ChainReport {
     pub head_hash: String,
 }
 
+/// The tenant's chain head as the store recorded it: (seq, hash).
+async fn chain_head(tx: &mut sqlx::Transaction<'_, sqlx::Any>, tenant_id: &str) -> Result<(i64, String)> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("tenant"))?;
+    Ok((head.try_get("seq")?, head.try_get("hash")?))
+}
+
 impl Store {
     /// Events of a tenant after sequence number `after`, oldest first.
     pub async fn audit_events(&self, tenant_id: &str, after: i64, limit: i64) -> Result<Vec<AuditEvent>> {
@@ -234,28 +244,19 @@ impl Store {
     /// takes away to verify elsewhere.
     pub async fn audit_chain(&self, tenant_id: &str) -> Result<(i64, String, Vec<AuditEvent>)> {
         let mut tx = self.reader().begin().await?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(Error::NotFound("tenant"))?;
+        let (head_seq, head_hash) = chain_head(&mut tx, tenant_id).await?;
         let rows = sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE tenant_id = $1 ORDER BY seq"))
             .bind(tenant_id)
             .fetch_all(&mut *tx)
             .await?;
         let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
-        Ok((head.try_get("seq")?, head.try_get("hash")?, events))
+        Ok((head_seq, head_hash, events))
     }
 
     pub async fn verify_chain(&self, tenant_id: &str) -> Result<ChainReport> {
         // One read transaction so that the head and the events are the same snapshot.
         let mut tx = self.reader().begin().await?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(Error::NotFound("tenant"))?;
-        let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        let (head_seq, head_hash) = chain_head(&mut tx, tenant_id).await?;
         let mut verifier = ChainVerifier::default();
         let mut after = 0i64;
         let broken = |b: identdesk_domain::ChainBreak| Error::AuditChainBroken {
