@@ -7,6 +7,9 @@ import type {
   InterviewStep,
   ApiKeyInfo,
   CallView,
+  CreatedEndpoint,
+  WebhookDelivery,
+  WebhookEndpoint,
   CreatedApiKey,
   CreatedUser,
   Environment,
@@ -282,6 +285,10 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
     createApiKey: (environment: Environment) =>
       call<CreatedApiKey>({ method: "POST", path: "/api-keys", body: { environment } }),
     revokeApiKey: (id: string) => call<ApiKeyInfo>({ method: "POST", path: `/api-keys/${id}/revoke` }),
+    webhookEndpoints: () => call<WebhookEndpoint[]>({ method: "GET", path: "/webhooks" }),
+    addWebhookEndpoint: (url: string) => call<CreatedEndpoint>({ method: "POST", path: "/webhooks", body: { url } }),
+    webhookDeliveries: (limit = 50) => call<WebhookDelivery[]>({ method: "GET", path: `/webhooks/deliveries?limit=${limit}` }),
+    resendWebhook: (id: string) => call<WebhookDelivery>({ method: "POST", path: `/webhooks/deliveries/${id}/resend` }),
   };
 }
 

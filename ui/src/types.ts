@@ -5,6 +5,9 @@ import type * as Api from "./generated/api";
 
 export type {
   AbortReason,
+  CreatedEndpoint,
+  WebhookDelivery,
+  WebhookEndpoint,
   FeatureToCheck,
   InterviewStep,
   Answer,

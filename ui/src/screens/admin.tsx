@@ -1,9 +1,10 @@
 // The admin's screen: the tenant's users (add with a one-time password, change a role,
-// disable) and its API keys (create, shown once; revoke).
+// disable), its API keys (create, shown once; revoke), and its webhooks (add a receiver, its
+// secret shown once; the delivery log with resend).
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Api } from "../transport";
-import type { ApiKeyInfo, Environment, Role, UserAccount } from "../types";
+import type { ApiKeyInfo, Environment, Role, UserAccount, WebhookDelivery, WebhookEndpoint } from "../types";
 
 const ROLES: Role[] = ["reviewer", "video_operator", "supervisor", "admin"];
 
@@ -16,6 +17,9 @@ interface Shown {
 export function Admin({ api, me }: { api: Api; me: string }) {
   const [users, setUsers] = useState<UserAccount[]>([]);
   const [keys, setKeys] = useState<ApiKeyInfo[]>([]);
+  const [endpoints, setEndpoints] = useState<WebhookEndpoint[]>([]);
+  const [deliveries, setDeliveries] = useState<WebhookDelivery[]>([]);
+  const [hookUrl, setHookUrl] = useState("");
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("reviewer");
   const [environment, setEnvironment] = useState<Environment>("sandbox");
@@ -25,6 +29,8 @@ export function Admin({ api, me }: { api: Api; me: string }) {
   const reload = () => {
     void api.users().then(setUsers);
     void api.apiKeys().then(setKeys);
+    void api.webhookEndpoints().then(setEndpoints);
+    void api.webhookDeliveries().then(setDeliveries);
   };
   useEffect(reload, [api]);
 
@@ -126,6 +132,42 @@ export function Admin({ api, me }: { api: Api; me: string }) {
                   <button onClick={() => void change(async () => void (await api.revokeApiKey(k.id)))}>Revoke</button>
                 )}
               </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Webhooks</h2>
+      <form
+        class="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void change(async () => {
+            const created = await api.addWebhookEndpoint(hookUrl);
+            setShown({ what: `Signing secret of ${created.endpoint.url}`, secret: created.secret });
+            setHookUrl("");
+          });
+        }}
+      >
+        <input name="webhook-url" type="url" placeholder="https://client.example/identdesk" value={hookUrl} required
+          onInput={(e) => setHookUrl(e.currentTarget.value)} />
+        <button type="submit">Add receiver</button>
+        <button type="button" onClick={reload}>Refresh</button>
+      </form>
+      <ul class="endpoints">
+        {endpoints.map((e) => <li key={e.id}><code>{e.url}</code> since {new Date(e.createdAtMs).toLocaleDateString()}</li>)}
+      </ul>
+      <table class="deliveries">
+        <thead><tr><th>Event</th><th>Applicant</th><th>State</th><th>Attempts</th><th>Last answer</th><th>Next try</th><th></th></tr></thead>
+        <tbody>
+          {deliveries.map((d) => (
+            <tr key={d.id} data-state={d.state}>
+              <td>{d.eventType}</td>
+              <td><code>{d.applicantId?.slice(0, 8) ?? "–"}</code></td>
+              <td>{d.state}</td>
+              <td>{d.attempts}</td>
+              <td>{d.lastStatus ?? ""} {d.lastError ?? ""}</td>
+              <td>{d.state === "pending" && d.nextAttemptAtMs ? new Date(d.nextAttemptAtMs).toLocaleString() : ""}</td>
+              <td><button onClick={() => void change(async () => void (await api.resendWebhook(d.id)))}>Resend</button></td>
             </tr>
           ))}
         </tbody>

@@ -2,6 +2,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
 import { startServer, token, apiGet, launchBrowser, clearHitCases, signIn as signInAs } from "./server.mjs";
 
 const REVIEWER = "reviewer@demo.identdesk.test";
@@ -191,6 +193,52 @@ test("an admin adds a user who then signs in, and creates and revokes an API key
   await page.waitForSelector(`${row} >> text=revoked`);
   assert.equal((await create()).status, 401, "a revoked key is refused");
   await page.close();
+});
+
+test("an admin adds a webhook receiver; its deliveries are signed, logged and can be sent again", async () => {
+  // The client system's receiver: takes everything, keeps what came.
+  const received = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      received.push({ digest: req.headers["x-payload-digest"], body });
+      res.end("ok");
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${receiver.address().port}/identdesk`;
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await signInAs(page, server, ADMIN);
+  await page.click("nav >> text=Admin");
+  await page.fill("section.admin input[name=webhook-url]", url);
+  await page.click("text=Add receiver");
+  const secret = (await page.textContent("[data-testid=secret]")).trim();
+  assert.match(secret, /^[0-9a-f]{64}$/);
+  await page.waitForSelector(`ul.endpoints >> text=${url}`);
+
+  const res = await fetch(`${server.url}/api/v1/applicants`, {
+    method: "POST",
+    headers: { "x-api-key": server.apiKey, "content-type": "application/json" },
+    body: JSON.stringify({ externalUserId: "hook-e2e", info: { firstName: "Hanna", lastName: "Hook" } }),
+  });
+  const applicant = await res.json();
+  const row = `table.deliveries tbody tr[data-state=delivered]:has-text("applicantCreated"):has-text("${applicant.id.slice(0, 8)}")`;
+  for (let i = 0; i < 50 && !(await page.locator(row).count()); i++) {
+    await page.click("text=Refresh");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await page.waitForSelector(row);
+  const first = received.find((r) => r.body.includes(applicant.id));
+  assert.ok(first, "the receiver got applicantCreated");
+  assert.equal(first.digest, createHmac("sha256", secret).update(first.body).digest("hex"), "the signature verifies");
+
+  const before = received.length;
+  await page.click(`${row} >> button:has-text("Resend")`);
+  for (let i = 0; i < 50 && received.length === before; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(received.at(-1).body, first.body, "the resend carries the same body");
+  await page.close();
+  receiver.close();
 });
 
 test("keyboard only: three cases approved in a row", async () => {
