@@ -57,6 +57,10 @@ pub enum Command {
         /// The built analyst UI, served at `/`.
         #[arg(long, env = "IDENTDESK_UI_DIR", default_value = "ui/dist")]
         ui_dir: PathBuf,
+        /// The data region this node serves (eu, us, apac): tenants of other regions are
+        /// refused with WRONG_REGION. All regions when absent.
+        #[arg(long, env = "IDENTDESK_REGION")]
+        region: Option<String>,
     },
     /// Runs one check on what standard input or a file holds and prints JSON.
     #[command(subcommand)]
@@ -238,12 +242,13 @@ pub async fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> Result<()> {
     let place = cli.place;
     match cli.command {
-        Command::Serve { listen, max_upload_bytes, watchlists, ui_dir } => {
+        Command::Serve { listen, max_upload_bytes, watchlists, ui_dir, region } => {
+            let region: Option<Region> = region.map(|r| r.parse()).transpose()?;
             let store = place.open().await?;
             if !ui_dir.join("index.html").exists() {
                 tracing::warn!(dir = %ui_dir.display(), "no built UI there (npm run build in ui/): serving the API only");
             }
-            let limits = Limits { max_upload_bytes, ui_dir: Some(ui_dir), ..Limits::default() };
+            let limits = Limits { max_upload_bytes, ui_dir: Some(ui_dir), region, ..Limits::default() };
             let verification = Verification::load(&place.data_dir, &watchlists)?;
             let mut state = AppState::new(store, place.media()?, limits, verification);
             state.video = std::sync::Arc::new(crate::video::VideoConfig::from_env(place.data_dir.clone())?);

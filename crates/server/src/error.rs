@@ -63,6 +63,9 @@ pub enum Error {
     Interview(#[from] identdesk_domain::InterviewRefusal),
     #[error("{0}")]
     TanRefused(String),
+    /// The tenant's data lives in another region than this node serves.
+    #[error("{0}")]
+    WrongRegion(String),
     #[error("the applicant is under the age of majority ({0}) and no parent's consent is on record: nothing was stored; send parentalConsent once the client has it")]
     MinorWithoutConsent(i64),
     #[error("audit chain of tenant {tenant} is broken at event {seq}: {reason}")]
@@ -109,6 +112,7 @@ impl Error {
             | MinorWithoutConsent(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials | SessionExpired => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
+            WrongRegion(_) => StatusCode::MISDIRECTED_REQUEST,
             NotFound(_) => StatusCode::NOT_FOUND,
             LeaseNotHeld
             | LeaseExpired
@@ -164,6 +168,7 @@ impl Error {
             Interview(identdesk_domain::InterviewRefusal::Unfinished(_)) => "INTERVIEW_UNFINISHED",
             Interview(identdesk_domain::InterviewRefusal::Over) => "INTERVIEW_OVER",
             TanRefused(_) => "TAN_REFUSED",
+            WrongRegion(_) => "WRONG_REGION",
             MinorWithoutConsent(_) => "MINOR_WITHOUT_CONSENT",
             AuditChainBroken { .. } => "AUDIT_CHAIN_BROKEN",
             MediaUnreadable(_) => "MEDIA_UNREADABLE",

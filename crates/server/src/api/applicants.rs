@@ -1,13 +1,13 @@
 //! What client systems do with their API key: create applicants, upload documents, submit.
 
 use axum::extract::multipart::{MultipartError, MultipartRejection};
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::Json;
 use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
 use serde::Deserialize;
 
-use super::extract::{ApiJson, Client};
+use super::extract::{ApiJson, Client, ClientApplicant};
 use super::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::media::inspect_image;
@@ -80,12 +80,8 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/applicants/{id}", security(("apiKey" = [])),
     responses((status = 200, body = Applicant), (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
-) -> Result<Json<Applicant>> {
-    Ok(Json(state.store.applicant(&client.tenant_id, &id).await?))
+pub async fn get_one(ClientApplicant { applicant, .. }: ClientApplicant) -> Result<Json<Applicant>> {
+    Ok(Json(applicant))
 }
 
 #[utoipa::path(delete, path = "/api/v1/applicants/{id}", security(("apiKey" = [])),
@@ -93,8 +89,7 @@ pub async fn get_one(
         (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
 pub async fn erase(
     State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<Erasure>> {
     let actor = Actor::ApiKey(client.key_id.clone());
     Ok(Json(crate::erasure::erase(&state, &client.tenant_id, &id, &actor, ErasureReason::Request).await?))
@@ -105,8 +100,7 @@ pub async fn erase(
     responses((status = 204, description = "noted"), (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
 pub async fn relationship_end(
     State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<StatusCode> {
     state.store.end_relationship(&client.tenant_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -121,14 +115,12 @@ pub async fn relationship_end(
         (status = 415, body = ErrorBody), (status = 422, description = "NOT_AN_IMAGE", body = ErrorBody)))]
 pub async fn upload_document(
     State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Document>)> {
     let mut multipart =
         multipart.map_err(|_| Error::UnsupportedMediaType("send the document as multipart/form-data".into()))?;
-    // Unknown applicants are refused before their upload is read.
-    state.store.applicant(&client.tenant_id, &id).await?;
+    // Unknown applicants were refused (by `ClientApplicant`) before the upload is read.
     let limit = state.limits.max_upload_bytes;
     let field_error = |e: MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -200,8 +192,7 @@ pub async fn upload_document(
     responses((status = 200, body = Applicant), (status = 409, description = "INVALID_STATE", body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<Applicant>> {
     let applicant = state.store.submit_applicant(&client.tenant_id, &id, &Actor::ApiKey(client.key_id.clone())).await?;
     state.jobs.notify_one();
@@ -214,9 +205,7 @@ pub async fn submit(
     responses((status = 200, body = StoredVerdict), (status = 404, description = "VERDICT_NOT_FOUND", body = ErrorBody)))]
 pub async fn verdict(
     State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<StoredVerdict>> {
-    state.store.applicant(&client.tenant_id, &id).await?;
     state.store.verdict(&client.tenant_id, &id).await?.map(Json).ok_or(Error::NotFound("verdict"))
 }

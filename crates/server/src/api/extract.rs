@@ -74,6 +74,7 @@ impl FromRequestParts<AppState> for Staff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token = bearer(parts).ok_or(Error::Unauthenticated)?.to_owned();
         let user = state.store.session_user(&token).await?;
+        state.check_residency(&user.tenant_id).await?;
         Ok(Staff { user, token })
     }
 }
@@ -86,6 +87,33 @@ impl FromRequestParts<AppState> for Client {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).ok_or(Error::Unauthenticated)?;
-        Ok(Client(state.store.api_key_client(key.trim()).await?))
+        let client = state.store.api_key_client(key.trim()).await?;
+        state.check_residency(&client.tenant_id).await?;
+        Ok(Client(client))
+    }
+}
+
+/// A client system's call about one of its applicants (`{id}` in the path): the applicant must
+/// be the client's tenant's and of the key's environment, so sandbox and production never mix.
+pub struct ClientApplicant {
+    pub client: ClientKey,
+    pub id: String,
+    pub applicant: crate::store::applicants::Applicant,
+}
+
+impl FromRequestParts<AppState> for ClientApplicant {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let Client(client) = Client::from_request_parts(parts, state).await?;
+        let axum::extract::Path(id) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound("applicant"))?;
+        let applicant = state.store.applicant(&client.tenant_id, &id).await?;
+        if applicant.environment != client.environment {
+            // The other environment's applicants do not exist for this key.
+            return Err(Error::NotFound("applicant"));
+        }
+        Ok(ClientApplicant { client, id, applicant })
     }
 }

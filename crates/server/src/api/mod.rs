@@ -41,11 +41,18 @@ pub struct Limits {
     pub lease_ms: i64,
     /// The built analyst UI (`ui/dist`), served at `/` when it is there.
     pub ui_dir: Option<std::path::PathBuf>,
+    /// The data region this node serves; tenants of other regions are refused. `None`: all.
+    pub region: Option<identdesk_domain::Region>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_upload_bytes: 10 * 1024 * 1024, lease_ms: crate::store::cases::DEFAULT_LEASE_MS, ui_dir: None }
+        Limits {
+            max_upload_bytes: 10 * 1024 * 1024,
+            lease_ms: crate::store::cases::DEFAULT_LEASE_MS,
+            ui_dir: None,
+            region: None,
+        }
     }
 }
 
@@ -67,6 +74,8 @@ pub struct AppState {
     pub jobs: Arc<Notify>,
     pub video: Arc<crate::video::VideoConfig>,
     pub webhooks: Arc<crate::webhooks::WebhookConfig>,
+    /// Tenants' regions, read once (they do not change).
+    regions: Arc<std::sync::Mutex<std::collections::HashMap<String, identdesk_domain::Region>>>,
 }
 
 impl AppState {
@@ -81,6 +90,26 @@ impl AppState {
             jobs: Arc::new(Notify::new()),
             video: Arc::new(crate::video::VideoConfig::new(None)),
             webhooks: Arc::new(crate::webhooks::WebhookConfig::default()),
+            regions: Arc::default(),
+        }
+    }
+
+    /// Refuses a tenant of another region than this node's (data residency).
+    pub async fn check_residency(&self, tenant_id: &str) -> Result<(), Error> {
+        let Some(node) = self.limits.region else { return Ok(()) };
+        let cached = self.regions.lock().expect("not poisoned").get(tenant_id).copied();
+        let region = match cached {
+            Some(r) => r,
+            None => {
+                let tenant = self.store.resolve_tenant(Some(tenant_id)).await?;
+                self.regions.lock().expect("not poisoned").insert(tenant_id.to_owned(), tenant.region);
+                tenant.region
+            }
+        };
+        if region == node {
+            Ok(())
+        } else {
+            Err(Error::WrongRegion(format!("this node serves region {node}; the tenant's data lives in {region}")))
         }
     }
 

@@ -15,7 +15,7 @@ use identdesk_domain::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::extract::{ApiJson, ApiQuery, Client, Staff};
+use super::extract::{ApiJson, ApiQuery, ClientApplicant, Staff};
 use super::sync::EventsToken;
 use super::AppState;
 use crate::error::{Error, ErrorBody, Result};
@@ -54,8 +54,7 @@ pub struct Invitation {
     responses((status = 201, body = Invitation), (status = 409, description = "ALREADY_EXISTS, VIDEO_RETRIES_EXHAUSTED", body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
-    Client(client): Client,
-    Path(id): Path<String>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<Response> {
     let destination = body.tan_destination.trim();
