@@ -95,8 +95,11 @@ test("in the desktop window an operator runs the whole video identification", as
   await app.waitFor(".steps li.current", "Read-out");
   await app.keys("r");
   await app.waitFor(".steps li.current", "TAN");
+  // The key counts once the screen is ready for it (not while the read-out is still saving).
+  await app.waitFor(".call-actions button:not([disabled])", "Send TAN");
   await app.keys("t");
-  const tan = await tanFor(server, invitation.sessionId);
+  await app.waitFor(".instruction", "The TAN is sent", 30000);
+  const tan = await tanFor(server, invitation.sessionId, 15000);
   assert.match(tan ?? "", /^\d{6}$/);
   await page.waitForSelector("#tan-entry:not(.hidden)");
   await page.fill("input[name=tan]", tan);
