@@ -217,11 +217,13 @@ impl OperatorClient {
         let applicant_audio = tokio::fs::read(&files.applicant_audio).await?;
         let operator_audio = tokio::fs::read(&files.operator_audio).await?;
         let audio_ms = |bytes: &[u8]| crate::recording::ogg_duration_ms(bytes).unwrap_or(0);
-        let (a, o) = (applicant_audio.clone(), operator_audio.clone());
-        let v = video.clone();
-        let call = tokio::task::spawn_blocking(move || crate::webm::mux_call(&v, &[&a, &o]))
-            .await
-            .map_err(|e| MediaError::Codec(format!("the call could not be put together: {e}")))?;
+        // The parts go into the mixing task and come back: a recording is not copied in memory.
+        let (video, applicant_audio, operator_audio, call) = tokio::task::spawn_blocking(move || {
+            let call = crate::webm::mux_call(&video, &[&applicant_audio, &operator_audio]);
+            (video, applicant_audio, operator_audio, call)
+        })
+        .await
+        .map_err(|e| MediaError::Codec(format!("the call could not be put together: {e}")))?;
         let call_ms = files.video_duration_ms.max(audio_ms(&applicant_audio)).max(audio_ms(&operator_audio));
         let mut parts = vec![
             ("applicant_video", files.video_duration_ms, video),

@@ -38,17 +38,22 @@ impl WebhookConfig {
 
     /// `IDENTDESK_WEBHOOK_RETRIES` (e.g. `5m,1h,5h,18h`, the default; units ms, s, m, h).
     pub fn from_env() -> Result<WebhookConfig> {
-        let spec = std::env::var("IDENTDESK_WEBHOOK_RETRIES").unwrap_or_else(|_| "5m,1h,5h,18h".into());
-        let schedule = spec.split(',').map(|s| parse_duration(s.trim())).collect::<Result<Vec<_>>>()?;
-        Ok(WebhookConfig::new(schedule, Duration::from_secs(1)))
+        let spec = std::env::var("IDENTDESK_WEBHOOK_RETRIES").unwrap_or_else(|_| DEFAULT_RETRIES.into());
+        Ok(WebhookConfig::new(parse_schedule(&spec)?, Duration::from_secs(1)))
     }
 }
 
+/// The waits after each failed attempt unless configured otherwise.
+const DEFAULT_RETRIES: &str = "5m,1h,5h,18h";
+
 impl Default for WebhookConfig {
     fn default() -> Self {
-        let hours = |h: u64| Duration::from_secs(h * 3600);
-        WebhookConfig::new(vec![Duration::from_secs(300), hours(1), hours(5), hours(18)], Duration::from_secs(1))
+        WebhookConfig::new(parse_schedule(DEFAULT_RETRIES).expect("the default parses"), Duration::from_secs(1))
     }
+}
+
+fn parse_schedule(spec: &str) -> Result<Vec<Duration>> {
+    spec.split(',').map(|s| parse_duration(s.trim())).collect()
 }
 
 fn parse_duration(s: &str) -> Result<Duration> {

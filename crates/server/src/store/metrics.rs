@@ -18,9 +18,9 @@ pub struct Counts {
     pub webhook_failed_attempts: Vec<Sample>,
 }
 
+/// A COUNT or SUM; a SUM over no rows is NULL, counted as 0.
 fn count(row: &sqlx::any::AnyRow, column: &str) -> Result<i64> {
-    // COUNT and SUM come back as 64-bit on PostgreSQL, as whatever fits on SQLite.
-    Ok(row.try_get::<i64, _>(column).or_else(|_| row.try_get::<i32, _>(column).map(i64::from)).unwrap_or(0))
+    Ok(super::optional_int_column(row, column)?.unwrap_or(0))
 }
 
 impl Store {

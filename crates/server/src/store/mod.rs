@@ -60,6 +60,22 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// An integer column that is `INTEGER` (32-bit) on PostgreSQL and 64-bit elsewhere, or a
+/// `COUNT`/`SUM`, whose width differs by database: read as i64 either way.
+pub(crate) fn int_column(row: &sqlx::any::AnyRow, column: &str) -> std::result::Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    row.try_get::<i64, _>(column).or_else(|_| row.try_get::<i32, _>(column).map(i64::from))
+}
+
+/// The same, for a column that may be NULL.
+pub(crate) fn optional_int_column(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> std::result::Result<Option<i64>, sqlx::Error> {
+    use sqlx::Row;
+    row.try_get::<Option<i64>, _>(column).or_else(|_| row.try_get::<Option<i32>, _>(column).map(|v| v.map(i64::from)))
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and runs the migrations.
     pub async fn open(url: &str) -> Result<Store> {

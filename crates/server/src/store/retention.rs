@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use super::{now_ms, Store};
+use super::{int_column, now_ms, Store};
 use crate::error::{Error, Result};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -32,8 +32,7 @@ impl Store {
             .fetch_optional(self.reader())
             .await?
             .ok_or(Error::NotFound("tenant"))?;
-        let int = |c: &str| row.try_get::<i64, _>(c).or_else(|_| row.try_get::<i32, _>(c).map(i64::from));
-        Ok((int("retention_days")?, int("age_of_majority")?))
+        Ok((int_column(&row, "retention_days")?, int_column(&row, "age_of_majority")?))
     }
 
     /// The client reports that the business relationship with the applicant ended.

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::accounts::StaffUser;
 use super::audit::{self, Actor};
-use super::{new_id, now_ms, Store};
+use super::{int_column, new_id, now_ms, optional_int_column, Store};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -83,11 +83,9 @@ fn delivery_from_row(r: &sqlx::any::AnyRow) -> Result<WebhookDelivery> {
         event_type: r.try_get("event_type")?,
         applicant_id: r.try_get("applicant_id")?,
         state: r.try_get("state")?,
-        attempts: r.try_get::<i64, _>("attempts").or_else(|_| r.try_get::<i32, _>("attempts").map(i64::from))?,
+        attempts: int_column(r, "attempts")?,
         next_attempt_at_ms: r.try_get("next_attempt_at_ms")?,
-        last_status: r
-            .try_get::<Option<i64>, _>("last_status")
-            .or_else(|_| r.try_get::<Option<i32>, _>("last_status").map(|s| s.map(i64::from)))?,
+        last_status: optional_int_column(r, "last_status")?,
         last_error: r.try_get("last_error")?,
         created_at_ms: r.try_get("created_at_ms")?,
         delivered_at_ms: r.try_get("delivered_at_ms")?,
@@ -306,9 +304,7 @@ impl Store {
                     secret: r.try_get("secret")?,
                     event_type: r.try_get("event_type")?,
                     body: r.try_get("body")?,
-                    attempts: r
-                        .try_get::<i64, _>("attempts")
-                        .or_else(|_| r.try_get::<i32, _>("attempts").map(i64::from))?,
+                    attempts: int_column(r, "attempts")?,
                 });
             }
         }
