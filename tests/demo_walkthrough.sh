@@ -3,8 +3,13 @@
 # reviewer and claim a case with curl. Fails loudly if any step does not do what the README says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --locked -q -p identdesk-server
-server="${CARGO_TARGET_DIR:-target}/debug/identdesk-server"
+# The test command built the server with the whole workspace already (IDENTDESK_SERVER_BIN);
+# building it alone would compile its dependencies again with other features.
+server="${IDENTDESK_SERVER_BIN:-}"
+if [ -z "$server" ]; then
+  cargo build --locked -q -p identdesk-server
+  server="${CARGO_TARGET_DIR:-target}/debug/identdesk-server"
+fi
 data=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT

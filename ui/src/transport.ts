@@ -21,9 +21,12 @@ import type {
   CasePage,
   ChainReport,
   Decision,
+  DocumentInfo,
   DecisionInput,
   DecisionPage,
   LabelInfo,
+  MaskRegion,
+  QaAgreement,
   ReviewerStats,
   Session,
   StaffUser,
@@ -261,6 +264,9 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
       }),
     labels: () => call<LabelInfo[]>({ method: "GET", path: "/labels" }),
     documentImage: (id: string) => transport.blob(`/documents/${id}/content`, session()?.token ?? null),
+    /** Blurs regions of a document image for good; answers with the document as it now is. */
+    maskDocument: (id: string, regions: MaskRegion[], reason: string) =>
+      call<DocumentInfo>({ method: "POST", path: `/documents/${id}/mask`, body: { regions, reason } }),
     /** A video identification's session, evidence and interview, by its case. */
     caseVideo: (caseId: string) => call<CallView>({ method: "GET", path: `/cases/${caseId}/video` }),
     evidenceContent: (id: string) => transport.blob(`/video/evidence/${id}/content`, session()?.token ?? null),
@@ -270,6 +276,8 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
       transport.blob(`/decisions/export.csv?${params(query)}`, session()?.token ?? null),
     reviewerStats: (fromMs: number, toMs: number) =>
       call<ReviewerStats[]>({ method: "GET", path: `/stats/reviewers?${params({ fromMs, toMs })}` }),
+    qaAgreement: (fromMs: number, toMs: number) =>
+      call<QaAgreement>({ method: "GET", path: `/stats/qa?${params({ fromMs, toMs })}` }),
     verifyAudit: () => call<ChainReport>({ method: "GET", path: "/audit/verify" }),
     assign: (caseId: string, userId: string) =>
       call<CaseDetail["case"]>({ method: "POST", path: `/cases/${caseId}/assign`, body: { userId } }),

@@ -31,6 +31,8 @@ export type {
   HitReview,
   LabelGroup,
   LabelInfo,
+  MaskRegion,
+  QaAgreement,
   RejectLabel,
   RejectType,
   ReviewerStats,

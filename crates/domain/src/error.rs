@@ -9,4 +9,6 @@ pub enum DomainError {
     UnknownLabel(String),
     #[error("{0}")]
     InvalidDecision(&'static str),
+    #[error("{0}")]
+    InvalidPolicy(&'static str),
 }

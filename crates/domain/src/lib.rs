@@ -9,6 +9,7 @@ pub mod decision;
 mod error;
 pub mod labels;
 pub mod role;
+pub mod second_look;
 pub mod tenant;
 pub mod video;
 
@@ -19,6 +20,7 @@ pub use decision::{Answer, DecisionInput, RejectType, ReuploadRequest};
 pub use error::DomainError;
 pub use labels::{LabelGroup, LabelInfo, RejectLabel};
 pub use role::Role;
+pub use second_look::{agrees, label_agreement, DecisionStatus, FourEyesReason, ReviewPolicy};
 pub use tenant::{Environment, Region};
 pub use video::{AbortReason, Interview, InterviewRefusal, InterviewStep, ScreenshotTag, SecurityFeature};
 

@@ -24,7 +24,7 @@ impl Role {
     /// The case kinds this role takes from the queue. Admins manage users, not cases.
     pub fn claimable_kinds(self) -> &'static [CaseKind] {
         match self {
-            Role::Reviewer => &[CaseKind::Review],
+            Role::Reviewer => &[CaseKind::Review, CaseKind::FourEyes, CaseKind::QaSample],
             Role::VideoOperator => &[CaseKind::VideoIdent],
             Role::Supervisor => &[CaseKind::Review, CaseKind::FourEyes, CaseKind::QaSample],
             Role::Admin => &[],

@@ -151,6 +151,20 @@ pub enum TenantCommand {
         #[arg(long, default_value_t = 18)]
         age_of_majority: i64,
     },
+    /// Sets which review decisions a second reviewer confirms (four-eyes) and which share of
+    /// decisions is re-checked blind (QA sampling).
+    ReviewPolicy {
+        name: String,
+        /// Labels whose decisions need four eyes, comma-separated ("" for none).
+        #[arg(long, default_value = "SANCTIONS,PEP,FORGERY")]
+        four_eyes_labels: String,
+        /// Share of the other review decisions that need four eyes anyway, in percent.
+        #[arg(long, default_value_t = 0)]
+        four_eyes_percent: u8,
+        /// Share of decisions re-checked blind by another reviewer, in percent.
+        #[arg(long, default_value_t = 0)]
+        qa_percent: u8,
+    },
 }
 
 #[derive(Subcommand)]
@@ -312,6 +326,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!(
                 "{}: data kept {retention_days} days after the relationship ends; majority at {age_of_majority}",
                 tenant.name
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::ReviewPolicy { name, four_eyes_labels, four_eyes_percent, qa_percent }) => {
+            let store = place.open().await?;
+            let tenant = store.resolve_tenant(Some(&name)).await?;
+            let labels = four_eyes_labels
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| l.parse::<identdesk_domain::RejectLabel>())
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let policy = identdesk_domain::ReviewPolicy {
+                four_eyes_labels: labels,
+                four_eyes_percent,
+                qa_sample_percent: qa_percent,
+            };
+            store.set_review_policy(&tenant.id, &policy, &crate::store::audit::Actor::System).await?;
+            println!(
+                "{}: four eyes for {} and {four_eyes_percent}% of other decisions; {qa_percent}% re-checked blind",
+                tenant.name,
+                if policy.four_eyes_labels.is_empty() { "no labels".to_owned() } else { four_eyes_labels }
             );
             Ok(())
         }

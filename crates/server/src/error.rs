@@ -53,6 +53,13 @@ pub enum Error {
     ScreeningHitConfirmed(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// Four-eyes and QA: the person whose decision a case checks may not decide it.
+    #[error("{0}")]
+    SelfCheck(String),
+    #[error("the evidence changed after the decision this case checks was made; that decision is void and the applicant is back in review")]
+    StagedDecisionVoided,
+    #[error("the evidence changed after the decision this case checks was made; reload the case")]
+    EvidenceChanged,
     #[error("this video link was already used; ask for a new invitation")]
     LinkUsed,
     #[error("the video session has ended")]
@@ -111,7 +118,7 @@ impl Error {
             | TanRefused(_)
             | MinorWithoutConsent(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unauthenticated | InvalidCredentials | SessionExpired => StatusCode::UNAUTHORIZED,
-            Forbidden(_) => StatusCode::FORBIDDEN,
+            Forbidden(_) | SelfCheck(_) => StatusCode::FORBIDDEN,
             WrongRegion(_) => StatusCode::MISDIRECTED_REQUEST,
             NotFound(_) => StatusCode::NOT_FOUND,
             LeaseNotHeld
@@ -120,6 +127,8 @@ impl Error {
             | CaseAlreadyDecided
             | InvalidState(_)
             | AlreadyExists(_)
+            | StagedDecisionVoided
+            | EvidenceChanged
             | LinkUsed
             | SessionEnded
             | VideoRetriesExhausted(_)
@@ -160,6 +169,9 @@ impl Error {
             ScreeningHitsOpen(_) => "SCREENING_HITS_OPEN",
             ScreeningHitConfirmed(_) => "SCREENING_HIT_CONFIRMED",
             AlreadyExists(_) => "ALREADY_EXISTS",
+            SelfCheck(_) => "SELF_CHECK",
+            StagedDecisionVoided => "STAGED_DECISION_VOIDED",
+            EvidenceChanged => "EVIDENCE_CHANGED",
             LinkUsed => "LINK_USED",
             SessionEnded => "SESSION_ENDED",
             VideoRetriesExhausted(_) => "VIDEO_RETRIES_EXHAUSTED",

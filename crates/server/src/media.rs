@@ -32,6 +32,12 @@ const MAX_SIDE: u32 = 12_000;
 
 /// Decodes `bytes` fully; anything that is not a whole PNG or JPEG is refused.
 pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts> {
+    let (image, content_type) = decode_image(bytes)?;
+    Ok(ImageFacts { content_type, width: image.width(), height: image.height() })
+}
+
+/// The image in `bytes` (PNG or JPEG) and its content type, decoded within the size limits.
+pub fn decode_image(bytes: &[u8]) -> Result<(image::DynamicImage, &'static str)> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| Error::NotAnImage(format!("the upload could not be read: {e}")))?;
@@ -50,7 +56,7 @@ pub fn inspect_image(bytes: &[u8]) -> Result<ImageFacts> {
     let mut reader = reader;
     reader.limits(limits);
     let image = reader.decode().map_err(|e| Error::NotAnImage(format!("the upload is not a decodable image: {e}")))?;
-    Ok(ImageFacts { content_type, width: image.width(), height: image.height() })
+    Ok((image, content_type))
 }
 
 impl MediaStore {

@@ -88,7 +88,8 @@ fn webhook_of(event: &AuditEvent, applicant: Option<&str>) -> Option<(&'static s
             "applicantReviewed",
             json!({"reviewResult": {"reviewAnswer": detail["answer"], "rejectLabels": detail["labels"]}}),
         ),
-        "case.decided" => (
+        // A decision that counts: a review's, a supervisor's, or a staged one a checker confirmed.
+        "case.decided" | "decision.confirmed" => (
             "applicantReviewed",
             json!({"reviewResult": {"reviewAnswer": detail["answer"], "reviewRejectType": detail["rejectType"],
                                      "rejectLabels": detail["labels"]}}),

@@ -155,7 +155,7 @@ async fn a_supervisor_assigns_a_case_and_the_list_filters_by_label_reviewer_and_
         let input = DecisionInput {
             answer: Answer::Red,
             reject_type: Some(RejectType::Final),
-            labels: vec![RejectLabel::FORGERY],
+            labels: vec![RejectLabel::DOCUMENT_TEMPLATE],
             ..DecisionInput::green(claimed["version"].as_i64().unwrap())
         };
         let res = s
@@ -176,7 +176,7 @@ async fn a_supervisor_assigns_a_case_and_the_list_filters_by_label_reviewer_and_
             let s = &s;
             async move { get(s, &path, &token).await.json::<Value>().await.unwrap()["total"].as_i64().unwrap() }
         };
-        assert_eq!(total("/cases?label=FORGERY".into()).await, 1, "{b}");
+        assert_eq!(total("/cases?label=DOCUMENT_TEMPLATE".into()).await, 1, "{b}");
         assert_eq!(total("/cases?label=SPAM".into()).await, 0, "{b}");
         assert_eq!(total(format!("/cases?reviewerId={}", id_of("rex@acme.test"))).await, 1, "{b}");
         assert_eq!(total(format!("/cases?createdFromMs={}", now - 1000)).await, 4, "{b}");

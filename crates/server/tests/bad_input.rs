@@ -249,9 +249,15 @@ async fn a_wrong_role_is_forbidden_and_no_sign_in_is_unauthenticated() {
             (&reviewer, "GET", "/audit"),
             (&reviewer, "GET", "/audit/verify"),
             (&operator, "GET", "/audit"),
-            (&reviewer, "POST", "/cases/claim?kind=four_eyes"),
+            (&reviewer, "POST", "/cases/claim?kind=video_ident"),
+            (&operator, "POST", "/cases/claim?kind=four_eyes"),
+            (&reviewer, "PUT", "/review-policy"),
         ] {
-            let req = if method == "GET" { s.http.get(s.at(path)) } else { s.http.post(s.at(path)) };
+            let req = match method {
+                "GET" => s.http.get(s.at(path)),
+                "PUT" => s.http.put(s.at(path)).json(&identdesk_domain::ReviewPolicy::default()),
+                _ => s.http.post(s.at(path)),
+            };
             let res = req.bearer_auth(token).send().await.unwrap();
             assert_eq!(error_of(res).await, (403, "FORBIDDEN".into()), "{}: {method} {path}", s.backend);
         }

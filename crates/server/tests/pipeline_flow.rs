@@ -184,6 +184,48 @@ async fn each_applicant_gets_the_verdict_its_data_calls_for() {
         word(&staff, "example-blocklist:1", "dismissed").await.unwrap();
         assert_eq!(green("g3").await.unwrap().status(), 201, "{b}: approved once the hit is dismissed");
         assert_eq!(s.count("hit_reviews").await, 1, "{b}: the latest word replaces the first");
+        // A watchlist hit needs four eyes: the approval is staged, and a second reviewer, who
+        // sees the first one's word on the hit, confirms it.
+        let staged: Value = s.store.decision_for_case(&s.tenant_id, &case_id).await.unwrap().map(|d| json!(d)).unwrap();
+        assert_eq!(staged["status"], "staged", "{b}");
+        let check: Value =
+            s.http.post(s.at("/cases/claim")).bearer_auth(&otto).send().await.unwrap().json().await.unwrap();
+        assert_eq!(
+            (check["kind"].as_str(), check["checksDecisionId"].clone()),
+            (Some("four_eyes"), staged["id"].clone())
+        );
+        let check_id = check["id"].as_str().unwrap();
+        let detail: Value = s
+            .http
+            .get(s.at(&format!("/cases/{check_id}")))
+            .bearer_auth(&otto)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["hitReviews"][0]["resolution"], "dismissed", "{b}: the first reviewer's word is shown");
+        let body = json!({"answer": "GREEN", "labels": [], "version": check["version"]});
+        let url = s.at(&format!("/cases/{check_id}/decision"));
+        let res =
+            s.http.post(url).bearer_auth(&otto).header("idempotency-key", "o-1").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{b}: {}", res.text().await.unwrap());
+        let approved: Value = s
+            .http
+            .get(s.at(&format!("/applicants/{}", applicant["id"].as_str().unwrap())))
+            .header("X-Api-Key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (approved["status"].as_str(), approved["reviewAnswer"].as_str()),
+            (Some("completed"), Some("GREEN")),
+            "{b}"
+        );
 
         // A throw-away e-mail address.
         let mut disposable = Person::clean("Noor", "Bakker", "1995-12-11", "NX5555555");

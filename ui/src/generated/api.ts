@@ -96,8 +96,12 @@ export interface Case {
   applicantId: string;
   /** The change-feed cursor of the case's last change. */
   changeSeq: number;
+  /** For a four-eyes or QA case: the decision it checks. */
+  checksDecisionId?: string | null;
   createdAtMs: number;
   dueAtMs: number;
+  /** Who may not decide this case: the maker of the decision it checks (and, once escalated, the checker who disagreed). */
+  excludedUserIds: string[];
   /** A watchlist hit: the decision needs a second reviewer. */
   fourEyes: boolean;
   holderId?: string | null;
@@ -121,6 +125,8 @@ export interface CaseDetail {
   case: Case;
   decision?: null | Decision;
   documents: Document[];
+  /** For a four-eyes case: the staged decision it checks (and, once escalated, the checker's decision too). For a QA sample: the decision it re-checks, shown only once the sample is decided, so that the re-check is blind. */
+  earlierDecisions: Decision[];
   /** What happened to the case, its applicant and their documents, oldest first. */
   history: AuditEvent[];
   /** The reviewer's word on each screening hit so far. */
@@ -216,6 +222,8 @@ export interface Decision {
   /** For a RETRY: the documents the applicant must upload again, and why. */
   reupload: ReuploadRequest[];
   reviewerId: string;
+  /** Final, or staged for a second reviewer, and what became of a staged one. */
+  status?: DecisionStatus;
 }
 
 /** What a reviewer submits to decide a case. */
@@ -239,6 +247,9 @@ export interface DecisionPage {
   items: Decision[];
   total: number;
 }
+
+/** Where a decision stands. */
+export type DecisionStatus = "final" | "staged" | "confirmed" | "overruled" | "voided";
 
 export interface Document {
   applicantId: string;
@@ -365,6 +376,14 @@ export interface Invitation {
   sessionId: string;
 }
 
+export interface LabelAgreement {
+  /** Pairs in which both did. */
+  agreed: number;
+  /** Pairs in which either decision gave the label. */
+  given: number;
+  label: RejectLabel;
+}
+
 export interface LabelCount {
   count: number;
   label: string;
@@ -393,6 +412,21 @@ export interface LoginResponse {
   user: StaffUser;
 }
 
+/** A rectangle in the image's pixels, from its top-left corner. */
+export interface MaskRegion {
+  height: number;
+  width: number;
+  x: number;
+  y: number;
+}
+
+export interface MaskRequest {
+  /** Why, for the audit trail: "national number the tenant may not process". */
+  reason: string;
+  /** The rectangles to blur, in the stored image's pixels. */
+  regions: MaskRegion[];
+}
+
 export interface NewApiKey {
   environment: Environment;
 }
@@ -407,6 +441,17 @@ export interface NewUser {
   role: Role;
 }
 
+export interface QaAgreement {
+  /** Of them, the same outcome for the applicant (answer and reject type). */
+  agreed: number;
+  /** Per label either decision gave, most often given first. */
+  labels: LabelAgreement[];
+  /** Per reviewer whose decision was sampled, most sampled first. */
+  reviewers: ReviewerAgreement[];
+  /** Re-checks decided in the period. */
+  sampled: number;
+}
+
 /** A rejection label (wire form: `SCREAMING_SNAKE_CASE`, e.g. `SELFIE_MISMATCH`). */
 export type RejectLabel = "FORGERY" | "DOCUMENT_TEMPLATE" | "SELFIE_MISMATCH" | "FRAUDULENT_LIVENESS" | "DUPLICATE" | "SANCTIONS" | "PEP" | "ADVERSE_MEDIA" | "CRIMINAL" | "BLACKLIST" | "INCONSISTENT_PROFILE" | "WRONG_USER_REGION" | "AGE_REQUIREMENT_MISMATCH" | "THIRD_PARTY_INVOLVED" | "SUSPICIOUS_PATTERNS" | "FRAUDULENT_PATTERNS" | "NOT_DOCUMENT" | "SPAM" | "UNSUPPORTED_LANGUAGE" | "REGULATIONS_VIOLATIONS" | "COMPROMISED_PERSONS" | "DB_DATA_MISMATCH" | "DB_DATA_NOT_FOUND" | "CHECK_UNAVAILABLE" | "EXTERNAL_DECISION_REJECTION" | "ADDITIONAL_DOCUMENT_REQUIRED" | "APPLICANT_INTERRUPTED_INTERVIEW" | "BACK_SIDE_MISSING" | "FRONT_SIDE_MISSING" | "BAD_AVATAR" | "BAD_FACE_MATCHING" | "BAD_PROOF_OF_ADDRESS" | "BAD_PROOF_OF_IDENTITY" | "BAD_PROOF_OF_PAYMENT" | "BAD_SELFIE" | "BAD_VIDEO_SELFIE" | "BLACK_AND_WHITE" | "CONNECTION_INTERRUPTED" | "DIGITAL_DOCUMENT" | "DOCUMENT_DAMAGED" | "DOCUMENT_DEPRIVED" | "DOCUMENT_MISSING" | "DOCUMENT_PAGE_MISSING" | "EXPIRATION_DATE" | "GRAPHIC_EDITOR" | "ID_INVALID" | "INCOMPATIBLE_LANGUAGE" | "INCOMPLETE_DOCUMENT" | "INCORRECT_SOCIAL_NUMBER" | "LOW_QUALITY" | "NOT_ALL_CHECKS_COMPLETED" | "PROBLEMATIC_APPLICANT_DATA" | "REQUESTED_DATA_MISMATCH" | "SCREENSHOTS" | "SELFIE_WITH_PAPER" | "UNFILLED_ID" | "UNSATISFACTORY_PHOTOS" | "UNSUITABLE_ENV" | "WRONG_ADDRESS" | "ADDITIONAL_DATA_REQUIRED";
 
@@ -417,6 +462,23 @@ export type RejectType = "FINAL" | "RETRY";
 export interface ReuploadRequest {
   documentId: string;
   reason: string;
+}
+
+/** A tenant's rules for second looks. */
+export interface ReviewPolicy {
+  /** A decision giving any of these labels needs four eyes. */
+  fourEyesLabels: RejectLabel[];
+  /** The share of all other review decisions that needs four eyes anyway, in percent. */
+  fourEyesPercent: number;
+  /** The share of decisions that counted which a second reviewer re-decides blind, in percent. */
+  qaSamplePercent: number;
+}
+
+export interface ReviewerAgreement {
+  agreed: number;
+  email: string;
+  reviewerId: string;
+  sampled: number;
 }
 
 /** One reviewer's work over a period. */

@@ -8,6 +8,8 @@ import { DecisionPanel } from "./decision-panel";
 import { supervises } from "../roles";
 import { ScreeningHits } from "./screening-hits";
 import { VideoEvidence } from "./video-evidence";
+import { SecondLook } from "./second-look";
+import { MaskTool } from "./mask-tool";
 import { useBlobUrl } from "./blob-url";
 import type { DuplicateMatch } from "../types";
 
@@ -83,12 +85,12 @@ export function CaseView({ api, user, detail, onNext, onChanged, onOpen }: Props
             <dt>Client's id</dt><dd>{applicant.externalUserId ?? "—"}</dd>
           </dl>
           <div class="documents compare">
-            {idFront && <DocumentImage api={api} doc={idFront} onShown={onShown} />}
-            {selfie && <DocumentImage api={api} doc={selfie} onShown={onShown} />}
+            {idFront && <DocumentImage api={api} doc={idFront} onShown={onShown} onChanged={onChanged} />}
+            {selfie && <DocumentImage api={api} doc={selfie} onShown={onShown} onChanged={onChanged} />}
           </div>
           {others.length > 0 && (
             <div class="documents">
-              {others.map((d) => <DocumentImage key={d.id} api={api} doc={d} onShown={onShown} />)}
+              {others.map((d) => <DocumentImage key={d.id} api={api} doc={d} onShown={onShown} onChanged={onChanged} />)}
             </div>
           )}
           {verdict && <MrzDigits verdict={verdict} />}
@@ -107,6 +109,7 @@ export function CaseView({ api, user, detail, onNext, onChanged, onOpen }: Props
               </ul>
             </div>
           )}
+          <SecondLook detail={detail} />
           {c.kind === "video_ident" && <VideoEvidence api={api} caseId={c.id} />}
           <ScreeningHits
             api={api}
@@ -227,22 +230,39 @@ function CaseControls({ api, detail, onChanged }: { api: Api; detail: CaseDetail
   );
 }
 
-function DocumentImage({ api, doc, onShown }: { api: Api; doc: DocumentInfo; onShown: () => void }) {
-  const url = useBlobUrl(() => api.documentImage(doc.id), [api, doc.id]);
+function DocumentImage({ api, doc, onShown, onChanged }: {
+  api: Api;
+  doc: DocumentInfo;
+  onShown: () => void;
+  /** The document changed here (masked): read the case again. */
+  onChanged: () => void;
+}) {
+  // Keyed by the content's hash too: a masked image is a new picture under the same id.
+  const url = useBlobUrl(() => api.documentImage(doc.id), [api, doc.id, doc.sha256]);
   const [zoom, setZoom] = useState(false);
   const [turn, setTurn] = useState(0);
+  const [masking, setMasking] = useState(false);
+  const img = useRef<HTMLImageElement>(null);
   return (
-    <figure class={zoom ? "doc zoomed" : "doc"}>
+    <figure class={zoom || masking ? "doc zoomed" : "doc"}>
       {url ? (
-        <img src={url} alt={`${doc.docType} ${doc.side ?? ""}`} style={{ transform: `rotate(${turn}deg)` }}
-          onClick={() => setZoom(!zoom)}
-          onLoad={(e) => void e.currentTarget.decode().then(onShown, onShown)} />
+        <div class="doc-image">
+          <img ref={img} src={url} alt={`${doc.docType} ${doc.side ?? ""}`}
+            style={{ transform: `rotate(${masking ? 0 : turn}deg)` }}
+            onClick={() => !masking && setZoom(!zoom)}
+            onLoad={(e) => void e.currentTarget.decode().then(onShown, onShown)} />
+          {masking && img.current && (
+            <MaskTool api={api} doc={doc} image={img.current}
+              onDone={() => { setMasking(false); onChanged(); }} onCancel={() => setMasking(false)} />
+          )}
+        </div>
       ) : (
         <div class="placeholder">loading…</div>
       )}
       <figcaption>
         {doc.docType} {doc.side ?? ""} {doc.country ?? ""} · {doc.width}×{doc.height}
         <button class="link" onClick={() => setTurn((turn + 90) % 360)} title="Rotate">⟳</button>
+        {!masking && <button class="link" onClick={() => setMasking(true)} title="Blur a region for good">Mask…</button>}
       </figcaption>
     </figure>
   );

@@ -7,11 +7,16 @@ import { ApiError } from "../transport";
 import type { Answer, CaseDetail, Decision, LabelInfo, RejectLabel, RejectType } from "../types";
 import { isTyping } from "../keys";
 import { LabelPicker } from "./label-picker";
+import { decisionStatus } from "./second-look";
 
 const CONFLICTS: Record<string, string> = {
   LEASE_NOT_HELD: "You no longer hold this case (your lease ran out or it was released). Your input is kept.",
   VERSION_CONFLICT: "The case changed since you opened it. Reopen it to see the changes; your input is kept.",
   CASE_ALREADY_DECIDED: "Someone else decided this case. Your input is kept below.",
+  SELF_CHECK: "This case checks your own decision: a second person must decide it.",
+  STAGED_DECISION_VOIDED:
+    "The evidence changed after the first decision was made: that decision is void and the applicant is back in review. Nothing to confirm here.",
+  EVIDENCE_CHANGED: "The evidence changed since this case was opened. Reopen it; your input is kept.",
 };
 
 export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseDetail; onNext: () => void }) {
@@ -112,6 +117,10 @@ export function DecisionPanel({ api, detail, onNext }: { api: Api; detail: CaseD
     return (
       <aside class="decision done" role="status">
         <h2>Decided: {done.answer}{done.rejectType ? ` · ${done.rejectType}` : ""}</h2>
+        {done.status === "staged" && (
+          <p class="staged" data-testid="staged">Staged: a second reviewer confirms it before the applicant gets it (four-eyes).</p>
+        )}
+        {done.status && done.status !== "staged" && done.status !== "final" && <p>This decision is {decisionStatus(done)}.</p>}
         {"pending" in done && (
           <p class="pending">Saved on this computer; it is sent when the server can be reached.</p>
         )}

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Api } from "../transport";
 import { ApiError } from "../transport";
-import type { DecisionPage, LabelInfo, ReviewerStats } from "../types";
+import type { DecisionPage, LabelInfo, QaAgreement, ReviewerStats } from "../types";
 
 const DAY_MS = 86_400_000;
 const PAGE = 100;
@@ -12,6 +12,7 @@ const PAGE = 100;
 export function Supervisor({ api }: { api: Api }) {
   const [days, setDays] = useState(7);
   const [stats, setStats] = useState<ReviewerStats[]>([]);
+  const [qa, setQa] = useState<QaAgreement | null>(null);
   const [catalogue, setCatalogue] = useState<LabelInfo[]>([]);
   const [filter, setFilter] = useState<{ answer: string; label: string; reviewerId: string }>({
     answer: "",
@@ -36,6 +37,7 @@ export function Supervisor({ api }: { api: Api }) {
   useEffect(() => {
     let current = true;
     void api.reviewerStats(from, to).then((s) => current && setStats(s));
+    void api.qaAgreement(from, to).then((q) => current && setQa(q));
     return () => {
       current = false;
     };
@@ -84,6 +86,7 @@ export function Supervisor({ api }: { api: Api }) {
       <div class="charts">
         <PerHourChart stats={stats} />
         <LabelChart stats={stats} />
+        {qa && <QaChart qa={qa} />}
       </div>
       <table class="cases">
         <thead>
@@ -200,6 +203,37 @@ function LabelChart({ stats }: { stats: ReviewerStats[] }) {
           </g>
         ))}
       </svg>
+    </figure>
+  );
+}
+
+/** QA sampling: how often a blind re-check gave the same outcome, per reviewer and per label. */
+function QaChart({ qa }: { qa: QaAgreement }) {
+  const pct = (agreed: number, of: number) => (of === 0 ? "—" : `${Math.round((100 * agreed) / of)} %`);
+  const rows: { key: string; name: string; of: number; agreed: number; kind: string }[] = [
+    ...qa.reviewers.map((r) => ({ key: `r-${r.reviewerId}`, name: r.email, of: r.sampled, agreed: r.agreed, kind: "reviewer" })),
+    ...qa.labels.slice(0, 8).map((l) => ({ key: `l-${l.label}`, name: l.label, of: l.given, agreed: l.agreed, kind: "label" })),
+  ];
+  return (
+    <figure class="chart" data-testid="qa-chart">
+      <figcaption>
+        QA agreement · <span data-testid="qa-total">{pct(qa.agreed, qa.sampled)}</span> of {qa.sampled} re-checks
+      </figcaption>
+      {qa.sampled === 0 ? (
+        <p class="hint">No QA re-checks decided in this period.</p>
+      ) : (
+        <svg width={360} height={rows.length * 18 + 4} role="img" aria-label="QA agreement per reviewer and label">
+          {rows.map((r, i) => (
+            <g key={r.key}>
+              <rect x={170} y={i * 18 + 2} width={140} height={14} fill="#eee" />
+              <rect x={170} y={i * 18 + 2} width={r.of ? (140 * r.agreed) / r.of : 0} height={14}
+                fill={r.kind === "reviewer" ? "#2e7d32" : "#1f5fbf"} />
+              <text x={166} y={i * 18 + 13} text-anchor="end" font-size="11">{r.name}</text>
+              <text x={314} y={i * 18 + 13} font-size="11">{pct(r.agreed, r.of)} of {r.of}</text>
+            </g>
+          ))}
+        </svg>
+      )}
     </figure>
   );
 }

@@ -130,7 +130,21 @@ export async function clearHitCases(server, reviewer, supervisor) {
       }
       const decided = await apiPost(server, `/cases/${c.id}/decision`, rev, { answer: "GREEN", labels: [], version: detail.case.version }, { "idempotency-key": `clear-${c.id}` });
       if (decided.status !== 201) throw new Error(`clearing ${c.id}: ${JSON.stringify(decided.body)}`);
+      // A watchlist hit needs four eyes: the supervisor confirms the staged approval.
+      if (decided.body.status === "staged") await confirmStaged(server, sup, c.applicantId);
     }
+  }
+}
+
+/** The supervisor takes the applicant's open four-eyes case and confirms the staged approval. */
+async function confirmStaged(server, sup, applicantId) {
+  const me = (await apiGet(server, "/auth/me", sup)).body;
+  const open = (await apiGet(server, `/cases?applicantId=${applicantId}&kind=four_eyes&undecided=true`, sup)).body;
+  for (const f of open.items) {
+    const held = await apiPost(server, `/cases/${f.id}/assign`, sup, { userId: me.id });
+    const body = { answer: "GREEN", labels: [], version: held.body.version };
+    const confirmed = await apiPost(server, `/cases/${f.id}/decision`, sup, body, { "idempotency-key": `confirm-${f.id}` });
+    if (confirmed.status !== 201) throw new Error(`confirming ${f.id}: ${JSON.stringify(confirmed.body)}`);
   }
 }
 

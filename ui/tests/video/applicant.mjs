@@ -50,6 +50,8 @@ export async function newApplicant(server, lastName) {
 export async function joinWaitingRoom(browser, server, link) {
   const page = await browser.newPage();
   await page.goto(server.url + link);
+  // As a person would: the camera's picture shows before they agree.
+  await page.waitForFunction(() => document.querySelector("#preview")?.videoWidth > 0);
   await page.check("input[name=consent]");
   await page.click("#start");
   await page.waitForSelector("text=waiting room");

@@ -4,13 +4,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use identdesk_domain::{Environment, Role};
+use identdesk_domain::{Environment, ReviewPolicy, Role};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::store::administration::{ApiKeyInfo, UserAccount};
+use crate::store::audit::Actor;
 
 const MANAGE: &str = "manage users and API keys";
 
@@ -123,4 +124,26 @@ pub async fn revoke_api_key(
 ) -> Result<Json<ApiKeyInfo>> {
     staff.require(Role::administers, MANAGE)?;
     Ok(Json(state.store.revoke_api_key(&staff.user, &id).await?))
+}
+
+/// The tenant's rules for second looks: which decisions need four eyes, how many are re-checked.
+#[utoipa::path(get, path = "/api/v1/review-policy", security(("bearer" = [])),
+    responses((status = 200, body = ReviewPolicy), (status = 403, body = ErrorBody)))]
+pub async fn review_policy(State(state): State<AppState>, staff: Staff) -> Result<Json<ReviewPolicy>> {
+    staff.require(Role::audits, "read the review policy")?;
+    Ok(Json(state.store.review_policy(&staff.user.tenant_id).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/review-policy", request_body = ReviewPolicy, security(("bearer" = [])),
+    responses((status = 200, body = ReviewPolicy), (status = 400, description = "INVALID_BODY", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn set_review_policy(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(policy): ApiJson<ReviewPolicy>,
+) -> Result<Json<ReviewPolicy>> {
+    staff.require(Role::administers, "change the review policy")?;
+    let actor = Actor::User(staff.user.id.clone());
+    state.store.set_review_policy(&staff.user.tenant_id, &policy, &actor).await?;
+    Ok(Json(policy))
 }

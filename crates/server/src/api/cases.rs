@@ -40,6 +40,10 @@ pub struct CaseDetail {
     pub applicant: Applicant,
     pub documents: Vec<Document>,
     pub decision: Option<Decision>,
+    /// For a four-eyes case: the staged decision it checks (and, once escalated, the checker's
+    /// decision too). For a QA sample: the decision it re-checks, shown only once the sample is
+    /// decided, so that the re-check is blind.
+    pub earlier_decisions: Vec<Decision>,
     /// The automated checks' verdict with every result and explanation.
     pub verdict: Option<StoredVerdict>,
     /// What happened to the case, its applicant and their documents, oldest first.
@@ -54,12 +58,22 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
     staff.require(Role::works_cases, WORK_CASES)?;
     let tenant = &staff.user.tenant_id;
     let case = state.store.case(tenant, &id).await?;
-    let applicant = state.store.applicant(tenant, &case.applicant_id).await?;
     let documents = state.store.documents(tenant, &case.applicant_id).await?;
     let decision = state.store.decision_for_case(tenant, &id).await?;
     let verdict = state.store.verdict(tenant, &case.applicant_id).await?;
+    let mut applicant = state.store.applicant(tenant, &case.applicant_id).await?;
+    let blind = case.kind == CaseKind::QaSample && decision.is_none();
+    let earlier_decisions = if blind {
+        // The sampled decision's answer is what the re-check must not see.
+        applicant.review_answer = None;
+        applicant.reject_type = None;
+        Vec::new()
+    } else {
+        state.store.earlier_decisions(tenant, &case).await?
+    };
     let mut subjects = vec![format!("case:{id}"), format!("applicant:{}", case.applicant_id)];
     subjects.extend(documents.iter().map(|d| format!("document:{}", d.id)));
+    subjects.extend(earlier_decisions.iter().map(|d| format!("case:{}", d.case_id)));
     let history = state.store.subject_events(tenant, &subjects, 200).await?;
     // Opening a case shows personal data: that is audited.
     state
@@ -73,7 +87,7 @@ pub async fn get_one(State(state): State<AppState>, staff: Staff, Path(id): Path
         )
         .await?;
     let hit_reviews = state.store.hit_reviews(tenant, &id).await?;
-    Ok(Json(CaseDetail { case, applicant, documents, decision, verdict, history, hit_reviews }))
+    Ok(Json(CaseDetail { case, applicant, documents, decision, earlier_decisions, verdict, history, hit_reviews }))
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}/content", security(("bearer" = [])),

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod cases;
 mod extract;
+mod masking;
 mod metrics;
 mod request_log;
 mod supervision;
@@ -128,12 +129,13 @@ impl AppState {
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
         applicants::verdict, applicants::erase, applicants::relationship_end,
         cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::review_hit, cases::decide,
-        cases::labels, cases::document_content,
+        cases::labels, cases::document_content, masking::mask,
         sync::changes, sync::events,
         audit::events, audit::verify, audit::export,
-        supervision::log, supervision::export, supervision::reviewer_stats,
+        supervision::log, supervision::export, supervision::reviewer_stats, supervision::qa_agreement,
         administration::users, administration::add_user, administration::set_role, administration::disable_user,
         administration::api_keys, administration::create_api_key, administration::revoke_api_key,
+        administration::review_policy, administration::set_review_policy,
         video::invite, video::next, video::of_case, video::get_one, video::signal, video::screenshot, video::read_out,
         video::send_tan, video::finish, video::abort, video::recording, video::evidence_content,
         webhooks::add_endpoint, webhooks::endpoints, webhooks::deliveries, webhooks::resend,
@@ -203,6 +205,7 @@ pub fn app(state: AppState) -> Router {
         .route("/cases/{id}/hits", post(cases::review_hit))
         .route("/cases/{id}/decision", post(cases::decide))
         .route("/documents/{id}/content", get(cases::document_content))
+        .route("/documents/{id}/mask", post(masking::mask))
         .route("/labels", get(cases::labels))
         .route("/sync", get(sync::changes))
         .route("/events", get(sync::events))
@@ -212,7 +215,9 @@ pub fn app(state: AppState) -> Router {
         .route("/decisions", get(supervision::log))
         .route("/decisions/export.csv", get(supervision::export))
         .route("/stats/reviewers", get(supervision::reviewer_stats))
+        .route("/stats/qa", get(supervision::qa_agreement))
         .route("/users", get(administration::users).post(administration::add_user))
+        .route("/review-policy", get(administration::review_policy).put(administration::set_review_policy))
         .route("/users/{id}/role", post(administration::set_role))
         .route("/users/{id}/disable", post(administration::disable_user))
         .route("/api-keys", get(administration::api_keys).post(administration::create_api_key))

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorBody, Result};
 use crate::store::audit::Actor;
 use crate::store::decision_log::{DecisionFilter, DecisionPage, ReviewerStats};
 use crate::store::now_ms;
+use crate::store::qa::QaAgreement;
 
 const READ_DECISIONS: &str = "read the decision log";
 
@@ -105,4 +106,21 @@ pub async fn reviewer_stats(
         return Err(Error::InvalidQuery("fromMs must be before toMs".into()));
     }
     Ok(Json(state.store.reviewer_stats(&staff.user.tenant_id, from, to).await?))
+}
+
+/// How often blind QA re-checks agree with the decisions they sample, per reviewer and label.
+#[utoipa::path(get, path = "/api/v1/stats/qa", params(Period), security(("bearer" = [])),
+    responses((status = 200, body = QaAgreement), (status = 403, body = ErrorBody)))]
+pub async fn qa_agreement(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiQuery(period): ApiQuery<Period>,
+) -> Result<Json<QaAgreement>> {
+    staff.require(Role::audits, "read QA figures")?;
+    let to = period.to_ms.unwrap_or_else(now_ms);
+    let from = period.from_ms.unwrap_or(to - 7 * 86_400_000);
+    if from >= to {
+        return Err(Error::InvalidQuery("fromMs must be before toMs".into()));
+    }
+    Ok(Json(state.store.qa_agreement(&staff.user.tenant_id, from, to).await?))
 }

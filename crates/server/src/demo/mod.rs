@@ -8,7 +8,7 @@ mod screened;
 
 use identdesk_domain::{
     Answer, ApplicantInfo, ApplicantStatus, CaseKind, CaseState, DecisionInput, DocumentSide, DocumentType,
-    Environment, Region, RejectLabel, RejectType, Role,
+    Environment, Region, RejectLabel, RejectType, ReviewPolicy, Role,
 };
 use image::{Rgb, RgbImage};
 use rand::rngs::StdRng;
@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::media::MediaStore;
 use crate::store::accounts::{generate_password, sha256_hex};
 use crate::store::applicants::{NewDocument, SeedApplicant};
+use crate::store::audit::Actor;
 use crate::store::cases::{NewCase, DEFAULT_LEASE_MS};
 use crate::store::{new_id, now_ms, Store};
 
@@ -191,12 +192,9 @@ const MIX: &[(u32, ApplicantStatus, SeedCase)] = &[
     (8, ApplicantStatus::Init, None),
     (4, ApplicantStatus::Pending, None),
     // Video identifications come only from invitations (a session with its link), never seeded.
-    (62, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Queued))),
-    (5, ApplicantStatus::Queued, Some((CaseKind::FourEyes, CaseState::Queued))),
-    (5, ApplicantStatus::Queued, Some((CaseKind::QaSample, CaseState::Queued))),
+    // Four-eyes, escalated and QA cases come from decisions (see `decide_some`), never seeded.
+    (82, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Queued))),
     (6, ApplicantStatus::OnHold, Some((CaseKind::Review, CaseState::OnHold))),
-    (4, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Escalated))),
-    (6, ApplicantStatus::Queued, Some((CaseKind::Review, CaseState::Queued))),
 ];
 
 async fn seed_queue(store: &Store, media: &MediaStore, tenant_id: &str, count: usize, rng: &mut StdRng) -> Result<()> {
@@ -323,6 +321,9 @@ async fn seed_load(store: &Store, tenant_id: &str, count: usize) -> Result<()> {
 /// Reviewers at work: claims and decisions through the real queue, so the audit trail,
 /// change feed and applicant statuses are what they would be in production.
 async fn decide_some(store: &Store, tenant_id: &str, decisions: usize, rng: &mut StdRng) -> Result<()> {
+    // Every tenth decision is checked by a second reviewer, and every tenth re-checked blind.
+    let policy = ReviewPolicy { four_eyes_percent: 10, qa_sample_percent: 10, ..ReviewPolicy::default() };
+    store.set_review_policy(tenant_id, &policy, &Actor::System).await?;
     let users = store.tenant_users(tenant_id).await?;
     let reviewers: Vec<_> = users.iter().filter(|u| u.role == Role::Reviewer).collect();
     let red_labels = [
@@ -349,6 +350,33 @@ async fn decide_some(store: &Store, tenant_id: &str, decisions: usize, rng: &mut
             }
         };
         store.decide(reviewer, &case.id, &format!("demo-{}", case.id), &input).await?;
+    }
+    // Each reviewer checks the other's staged decisions: most are confirmed, every fourth is
+    // contradicted and waits for a supervisor.
+    for (n, checker) in reviewers.iter().enumerate() {
+        for m in 0.. {
+            let Some(case) = store.claim_next(checker, &[CaseKind::FourEyes], DEFAULT_LEASE_MS).await? else { break };
+            let staged = store.earlier_decisions(tenant_id, &case).await?;
+            let Some(staged) = staged.first() else { break };
+            let agree = (n + m) % 4 != 3;
+            let input = match (agree, staged.answer) {
+                (true, _) => DecisionInput {
+                    answer: staged.answer,
+                    reject_type: staged.reject_type,
+                    labels: staged.labels.clone(),
+                    ..DecisionInput::green(case.version)
+                },
+                (false, Answer::Red) => DecisionInput::green(case.version),
+                (false, Answer::Green) => DecisionInput {
+                    answer: Answer::Red,
+                    reject_type: Some(RejectType::Retry),
+                    labels: vec![RejectLabel::UNSATISFACTORY_PHOTOS],
+                    internal_note: Some("The photo's edges look cut; I would ask for a new one.".into()),
+                    ..DecisionInput::green(case.version)
+                },
+            };
+            store.decide(checker, &case.id, &format!("demo-{}", case.id), &input).await?;
+        }
     }
     // The second reviewer is in the middle of a case.
     if let Some(r) = reviewers.get(1) {

@@ -110,7 +110,7 @@ fn applicant_from_row(row: &sqlx::any::AnyRow) -> Result<Applicant> {
     })
 }
 
-fn document_from_row(row: &sqlx::any::AnyRow) -> Result<Document> {
+pub(super) fn document_from_row(row: &sqlx::any::AnyRow) -> Result<Document> {
     let side: Option<String> = row.try_get("side")?;
     Ok(Document {
         id: row.try_get("id")?,

@@ -1,7 +1,9 @@
 //! The review queue: cases, claims with expiring leases, decisions (idempotent, optimistic
 //! on the case version), and the change feed that desktop consoles sync from.
 
-use identdesk_domain::{Answer, CaseKind, CaseState, DecideRefusal, DecisionInput, LeaseView, RejectLabel};
+use identdesk_domain::{
+    Answer, CaseKind, CaseState, DecideRefusal, DecisionInput, DecisionStatus, LeaseView, RejectLabel, Role,
+};
 use serde_json::json;
 use sqlx::Row;
 
@@ -39,6 +41,11 @@ pub struct Case {
     pub suggested_labels: Vec<RejectLabel>,
     /// A watchlist hit: the decision needs a second reviewer.
     pub four_eyes: bool,
+    /// For a four-eyes or QA case: the decision it checks.
+    pub checks_decision_id: Option<String>,
+    /// Who may not decide this case: the maker of the decision it checks (and, once escalated,
+    /// the checker who disagreed).
+    pub excluded_user_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -62,6 +69,9 @@ pub struct Decision {
     pub case_version: i64,
     pub change_seq: i64,
     pub decided_at_ms: i64,
+    /// Final, or staged for a second reviewer, and what became of a staged one.
+    #[serde(default)]
+    pub status: DecisionStatus,
 }
 
 /// A case about to be queued.
@@ -76,6 +86,8 @@ pub struct NewCase {
     pub created_at_ms: i64,
     pub suggested_labels: Vec<RejectLabel>,
     pub four_eyes: bool,
+    pub checks_decision_id: Option<String>,
+    pub excluded_user_ids: Vec<String>,
 }
 
 impl NewCase {
@@ -90,6 +102,17 @@ impl NewCase {
             created_at_ms: now,
             suggested_labels: Vec::new(),
             four_eyes: false,
+            checks_decision_id: None,
+            excluded_user_ids: Vec::new(),
+        }
+    }
+
+    /// The state the case waits in while nobody holds it.
+    pub fn unclaimed_state(&self) -> CaseState {
+        if self.state == CaseState::Escalated {
+            CaseState::Escalated
+        } else {
+            CaseState::Queued
         }
     }
 }
@@ -162,7 +185,8 @@ pub struct ChangePage {
 }
 
 pub(super) const CASE_COLUMNS: &str = "id, tenant_id, applicant_id, kind, state, priority, due_at_ms, holder_id, \
-                            lease_until_ms, version, change_seq, created_at_ms, updated_at_ms, suggested_labels, four_eyes";
+                            lease_until_ms, version, change_seq, created_at_ms, updated_at_ms, suggested_labels, four_eyes, \
+                            checks_decision_id, excluded_user_ids";
 
 pub(super) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
     Ok(Case {
@@ -182,6 +206,9 @@ pub(super) fn case_from_row(row: &sqlx::any::AnyRow) -> Result<Case> {
         suggested_labels: serde_json::from_str(&row.try_get::<String, _>("suggested_labels")?)
             .map_err(|e| Error::Internal(format!("stored suggested labels: {e}")))?,
         four_eyes: row.try_get::<i64, _>("four_eyes")? != 0,
+        checks_decision_id: row.try_get("checks_decision_id")?,
+        excluded_user_ids: serde_json::from_str(&row.try_get::<String, _>("excluded_user_ids")?)
+            .map_err(|e| Error::Internal(format!("stored excluded users: {e}")))?,
     })
 }
 
@@ -205,6 +232,7 @@ pub(super) fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<Decision> {
         case_version: row.try_get("case_version")?,
         change_seq: row.try_get("change_seq")?,
         decided_at_ms: row.try_get("decided_at_ms")?,
+        status: row.try_get::<String, _>("status")?.parse()?,
     })
 }
 
@@ -221,7 +249,8 @@ impl Store {
         )
         .await?;
         sqlx::query(&format!(
-            "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 1, $8, $9, $9, $10, $11)"
+            "INSERT INTO cases ({CASE_COLUMNS}, unclaimed_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, 1, $8, $9, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&case.id)
         .bind(tenant_id)
@@ -234,6 +263,9 @@ impl Store {
         .bind(case.created_at_ms)
         .bind(serde_json::to_string(&case.suggested_labels).expect("labels serialise"))
         .bind(i64::from(case.four_eyes))
+        .bind(case.checks_decision_id.as_deref())
+        .bind(serde_json::to_string(&case.excluded_user_ids).expect("ids serialise"))
+        .bind(case.unclaimed_state().as_str())
         .execute(&mut **tx)
         .await?;
         Ok(seq)
@@ -256,6 +288,23 @@ impl Store {
             .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(decision_from_row).transpose()
+    }
+
+    /// The decisions a second look at `case` builds on, oldest first: the decision it checks,
+    /// and the other second looks at that decision (the checker's, for an escalation).
+    pub async fn earlier_decisions(&self, tenant_id: &str, case: &Case) -> Result<Vec<Decision>> {
+        let Some(checked) = &case.checks_decision_id else { return Ok(Vec::new()) };
+        let rows = sqlx::query(
+            "SELECT * FROM decisions WHERE tenant_id = $1 AND (id = $2 OR case_id IN \
+             (SELECT id FROM cases WHERE checks_decision_id = $2 AND id <> $3 AND kind = 'four_eyes')) \
+             ORDER BY decided_at_ms, id",
+        )
+        .bind(tenant_id)
+        .bind(checked)
+        .bind(&case.id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(decision_from_row).collect()
     }
 
     pub async fn list_cases(&self, tenant_id: &str, filter: &CaseFilter) -> Result<CasePage> {
@@ -382,6 +431,23 @@ impl Store {
         let case = self.case_for_update(&mut tx, &supervisor.tenant_id, case_id).await?;
         if case.state == CaseState::Decided {
             return Err(Error::CaseAlreadyDecided);
+        }
+        if case.excluded_user_ids.contains(&assignee.id) {
+            return Err(Error::SelfCheck(format!(
+                "{} made the decision this case checks; assign it to someone else",
+                assignee.email
+            )));
+        }
+        let unclaimed: String = sqlx::query("SELECT unclaimed_state FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("unclaimed_state")?;
+        if unclaimed == CaseState::Escalated.as_str() && assignee.role != Role::Supervisor {
+            return Err(Error::InvalidState(format!(
+                "the case is escalated: only a supervisor settles it, and {} is a {}",
+                assignee.email, assignee.role
+            )));
         }
         if !assignee.role.claimable_kinds().contains(&case.kind) {
             return Err(Error::InvalidState(format!(
@@ -568,10 +634,10 @@ pub(super) fn lease_check(case: &Case, user_id: &str, now: i64, expected_version
 /// change `seq`; one new version either way.
 async fn hand_over(tx: &mut Tx, case_id: &str, to: Option<(&str, i64)>, seq: i64, now: i64) -> Result<Case> {
     let row = sqlx::query(&format!(
-        "UPDATE cases SET state = $1, holder_id = $2, lease_until_ms = $3, version = version + 1, \
-         change_seq = $4, updated_at_ms = $5 WHERE id = $6 RETURNING {CASE_COLUMNS}"
+        "UPDATE cases SET state = COALESCE($1, unclaimed_state), holder_id = $2, lease_until_ms = $3, \
+         version = version + 1, change_seq = $4, updated_at_ms = $5 WHERE id = $6 RETURNING {CASE_COLUMNS}"
     ))
-    .bind(if to.is_some() { "claimed" } else { "queued" })
+    .bind(to.map(|_| "claimed"))
     .bind(to.map(|(holder, _)| holder))
     .bind(to.map(|(_, until)| until))
     .bind(seq)

@@ -55,29 +55,43 @@ fn hit_ids(results: &serde_json::Value) -> Vec<String> {
 }
 
 impl Store {
+    /// The words on a case's hits. A four-eyes case starts from the first reviewer's words on
+    /// the case it checks; the checker's own word on a hit replaces theirs.
     pub async fn hit_reviews(&self, tenant_id: &str, case_id: &str) -> Result<Vec<HitReview>> {
         let rows = sqlx::query(
-            "SELECT entity_id, resolution, note, reviewer_id, at_ms FROM hit_reviews \
-             WHERE tenant_id = $1 AND case_id = $2 ORDER BY entity_id",
+            "SELECT entity_id, resolution, note, reviewer_id, at_ms, case_id = $2 AS own FROM hit_reviews \
+             WHERE tenant_id = $1 AND (case_id = $2 OR case_id = (SELECT d.case_id FROM cases c \
+               JOIN decisions d ON d.id = c.checks_decision_id WHERE c.id = $2 AND c.kind = 'four_eyes')) \
+             ORDER BY entity_id",
         )
         .bind(tenant_id)
         .bind(case_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(HitReview {
-                    entity_id: r.try_get("entity_id")?,
-                    resolution: match r.try_get::<String, _>("resolution")?.as_str() {
-                        "confirmed" => HitResolution::Confirmed,
-                        _ => HitResolution::Dismissed,
-                    },
-                    note: r.try_get("note")?,
-                    reviewer_id: r.try_get("reviewer_id")?,
-                    at_ms: r.try_get("at_ms")?,
-                })
-            })
-            .collect()
+        let mut words: Vec<(bool, HitReview)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let own = r.try_get::<bool, _>("own").or_else(|_| r.try_get::<i64, _>("own").map(|v| v != 0))?;
+            let review = HitReview {
+                entity_id: r.try_get("entity_id")?,
+                resolution: match r.try_get::<String, _>("resolution")?.as_str() {
+                    "confirmed" => HitResolution::Confirmed,
+                    _ => HitResolution::Dismissed,
+                },
+                note: r.try_get("note")?,
+                reviewer_id: r.try_get("reviewer_id")?,
+                at_ms: r.try_get("at_ms")?,
+            };
+            match words.last_mut() {
+                Some((last_own, last)) if last.entity_id == review.entity_id => {
+                    if own || !*last_own {
+                        *last = review;
+                        *last_own = own;
+                    }
+                }
+                _ => words.push((own, review)),
+            }
+        }
+        Ok(words.into_iter().map(|(_, w)| w).collect())
     }
 
     /// Records the word of the case's holder on one of its hits; a later word replaces it.

@@ -16,9 +16,12 @@ pub mod checks;
 pub mod decision_log;
 pub mod erasure;
 pub mod hit_reviews;
+pub mod masking;
 pub mod metrics;
+pub mod qa;
 mod queue_writer;
 pub mod retention;
+pub mod review_policy;
 pub mod video;
 pub mod webhooks;
 

@@ -12,16 +12,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use identdesk_domain::{CaseKind, CaseState, DecisionInput};
+use identdesk_domain::{
+    agrees, Answer, AuditEvent, CaseKind, CaseState, DecisionInput, DecisionStatus, FourEyesReason, RejectType,
+    ReviewPolicy,
+};
 use rand::Rng;
 use serde_json::json;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
+use identdesk_domain::Role;
+
 use super::accounts::StaffUser;
 use super::audit::{chain_writes, seal, NewEvent};
 use super::bulk::{self, json_in, BulkWrite, Col};
-use super::cases::{case_from_row, lease_check, Case, Decision, CASE_COLUMNS};
+use super::cases::{case_from_row, decision_from_row, lease_check, Case, Decision, NewCase, CASE_COLUMNS};
+use super::review_policy::{policy_from_row, POLICY_COLUMNS};
 use super::{new_id, now_ms, placeholders, Backend, Store, Tx};
 use crate::error::{Error, Result};
 
@@ -135,88 +141,51 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
     let mut events: Vec<NewEvent> = Vec::new();
 
     // Decisions first, so that claims in the same batch see their cases decided.
-    // Each accepted decision: (its event, its request, the decision, the case kind).
-    let mut decided: Vec<(usize, usize, Decision, CaseKind)> = Vec::new();
+    let mut decided: Vec<Decided> = Vec::new();
+    let mut opened: Vec<(usize, String, NewCase)> = Vec::new();
     let mut decide_answers: Vec<Result<usize>> = Vec::with_capacity(decides.len());
     if !decides.is_empty() {
         let mut cases = lock_cases(store, &mut tx, decides.iter().map(|d| d.case_id.as_str())).await?;
+        let checked = checked_decisions(store, &mut tx, cases.values()).await?;
         let mut batch_keys = HashSet::new();
         for (r, d) in decides.iter().enumerate() {
-            let accepted: Result<(Decision, CaseKind)> = (|| {
-                let (case, evidence_hash) = cases
-                    .get_mut(&d.case_id)
-                    .filter(|(c, _)| c.tenant_id == d.user.tenant_id)
-                    .ok_or(Error::NotFound("case"))?;
-                // A key used twice in one batch answers with its first decision, looked up after
-                // the commit. A key used in an earlier batch meets the unique index: the batch
-                // fails, is retried request by request, and that request's replay answers.
-                if !batch_keys.insert((&d.user.id, &d.key)) {
-                    return Err(Error::IdempotencyKeyReused);
-                }
-                lease_check(case, &d.user.id, now, d.input.version)?;
-                let decision = Decision {
-                    id: new_id(),
-                    case_id: case.id.clone(),
-                    applicant_id: case.applicant_id.clone(),
-                    reviewer_id: d.user.id.clone(),
-                    answer: d.input.answer,
-                    reject_type: d.input.reject_type,
-                    labels: d.input.labels.clone(),
-                    moderation_comment: d.input.moderation_comment.clone(),
-                    client_comment: d.input.client_comment.clone(),
-                    internal_note: d.input.internal_note.clone(),
-                    evidence_hash: evidence_hash.clone(),
-                    reupload: d.input.reupload.clone(),
-                    case_version: case.version,
-                    change_seq: 0,
-                    decided_at_ms: now,
-                };
-                // Later requests in this batch see the case as it will be.
-                case.state = CaseState::Decided;
-                case.version += 1;
-                Ok((decision, case.kind))
-            })();
-            decide_answers.push(accepted.map(|(decision, kind)| {
-                events.push(NewEvent {
-                    tenant_id: d.user.tenant_id.clone(),
-                    actor: format!("user:{}", d.user.id),
-                    action: "case.decided",
-                    subject: format!("case:{}", decision.case_id),
-                    detail: json!({"decisionId": decision.id, "answer": decision.answer,
-                                   "rejectType": decision.reject_type, "labels": decision.labels})
-                    .to_string(),
-                });
-                decided.push((events.len() - 1, r, decision, kind));
-                decided.len() - 1
+            let accepted = accept(d, &mut cases, &checked, &mut batch_keys, now);
+            decide_answers.push(accepted.map(|(decision, step, locked)| {
+                let slot = decided.len();
+                decided.push(record(r, decision, step, locked, &d.user, now, &mut events, &mut opened));
+                slot
             }));
         }
     }
-    let just_decided: HashSet<String> = decided.iter().map(|(_, _, d, _)| d.case_id.clone()).collect();
+    let just_decided: HashSet<String> = decided.iter().map(|d| d.decision.case_id.clone()).collect();
 
     // Claims: a user who holds a live case gets it back; the others get fresh cases.
     let mut claim_answers: Vec<ClaimAnswer> = Vec::with_capacity(claims.len());
     let mut claimed: Vec<(usize, Case)> = Vec::new();
     if !claims.is_empty() {
         let held = held_cases(store, &mut tx, claims, now).await?;
-        let mut groups: HashMap<(&str, &[CaseKind]), Vec<usize>> = HashMap::new();
+        // Supervisors also take escalated cases; everyone else only queued ones.
+        let mut groups: HashMap<(&str, &[CaseKind], bool), Vec<usize>> = HashMap::new();
         for (i, c) in claims.iter().enumerate() {
             let mine = held.iter().find(|h| {
                 h.holder_id.as_deref() == Some(&c.user.id) && c.kinds.contains(&h.kind) && !just_decided.contains(&h.id)
             });
             claim_answers.push(match mine {
                 _ if c.kinds.is_empty() => ClaimAnswer::Nothing,
-                Some(case) => ClaimAnswer::Held(case.clone()),
+                Some(case) => ClaimAnswer::Held(Box::new(case.clone())),
                 None => {
-                    groups.entry((c.user.tenant_id.as_str(), c.kinds.as_slice())).or_default().push(i);
+                    let escalated = c.user.role == Role::Supervisor;
+                    groups.entry((c.user.tenant_id.as_str(), c.kinds.as_slice(), escalated)).or_default().push(i);
                     ClaimAnswer::Nothing
                 }
             });
         }
         let mut given: HashMap<&str, usize> = HashMap::new();
         let mut taken: HashSet<String> = HashSet::new();
-        for ((tenant_id, kinds), members) in groups {
-            let mut candidates =
-                queued_candidates(store, &mut tx, tenant_id, kinds, members.len() + taken.len()).await?;
+        for ((tenant_id, kinds, escalated), members) in groups {
+            let wanted = members.len() + taken.len();
+            let mut candidates = queued_candidates(store, &mut tx, tenant_id, kinds, escalated, wanted, None).await?;
+            let full = candidates.len() >= wanted + CLAIM_CANDIDATES - 1;
             candidates.retain(|c| !taken.contains(&c.id));
             for i in members {
                 let c = &claims[i];
@@ -225,12 +194,23 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
                     claim_answers[i] = ClaimAnswer::Fresh(slot);
                     continue;
                 }
-                if candidates.is_empty() {
-                    continue;
+                // Nobody gets a case that checks their own decision. When every case at hand
+                // does, look further for this user alone.
+                let mut mine: Vec<usize> =
+                    (0..candidates.len()).filter(|&k| !candidates[k].excluded_user_ids.contains(&c.user.id)).collect();
+                if mine.is_empty() && full {
+                    let more = queued_candidates(store, &mut tx, tenant_id, kinds, escalated, wanted, Some(&c.user.id))
+                        .await?;
+                    let known: HashSet<String> = candidates.iter().map(|k| k.id.clone()).collect();
+                    candidates.extend(more.into_iter().filter(|m| !taken.contains(&m.id) && !known.contains(&m.id)));
+                    mine = (0..candidates.len())
+                        .filter(|&k| !candidates[k].excluded_user_ids.contains(&c.user.id))
+                        .collect();
                 }
+                let Some(&first) = mine.first() else { continue };
                 // At random among the most urgent, never passing over a higher priority.
-                let top = candidates.iter().take_while(|c| c.priority == candidates[0].priority).count();
-                let pick = rand::thread_rng().gen_range(0..top.min(CLAIM_CANDIDATES));
+                let top = mine.iter().take_while(|&&k| candidates[k].priority == candidates[first].priority).count();
+                let pick = mine[rand::thread_rng().gen_range(0..top.min(CLAIM_CANDIDATES))];
                 let mut case = candidates.remove(pick);
                 taken.insert(case.id.clone());
                 case.state = CaseState::Claimed;
@@ -255,17 +235,24 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
     // The chain: one head update per tenant reserves the numbers; then every write of the
     // batch, events included, in one statement per table (one round trip on PostgreSQL).
     let sealed = seal(&mut tx, &events).await?;
-    for (event, _, decision, _) in decided.iter_mut() {
-        decision.change_seq = sealed[*event].seq;
+    for d in decided.iter_mut() {
+        d.decision.change_seq = sealed[d.event].seq;
     }
     for (event, case) in claimed.iter_mut() {
         case.change_seq = sealed[*event].seq;
     }
     let [events_write, head_write] = chain_writes(&sealed);
-    let writes = [events_write, head_write, decisions_write(decides, &decided), cases_write(&decided, &claimed, now)]
-        .into_iter()
-        .chain(applicants_write(&decided))
-        .collect::<Vec<_>>();
+    let writes = [
+        events_write,
+        head_write,
+        decisions_write(decides, &decided),
+        cases_write(&decided, &claimed, now),
+        opened_write(&opened, &sealed),
+        settled_write(&decided, &sealed),
+    ]
+    .into_iter()
+    .chain(applicants_write(&decided))
+    .collect::<Vec<_>>();
     bulk::execute(&mut tx, &writes).await?;
     tx.commit().await?;
 
@@ -273,11 +260,11 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
         .into_iter()
         .map(|a| match a {
             ClaimAnswer::Nothing => Ok(None),
-            ClaimAnswer::Held(case) => Ok(Some(case)),
+            ClaimAnswer::Held(case) => Ok(Some(*case)),
             ClaimAnswer::Fresh(slot) => Ok(Some(claimed[slot].1.clone())),
         })
         .collect();
-    let decide_results = decide_answers.into_iter().map(|a| a.map(|slot| decided[slot].2.clone())).collect();
+    let decide_results = decide_answers.into_iter().map(|a| a.map(|slot| decided[slot].decision.clone())).collect();
     Ok((claim_results, decide_results))
 }
 
@@ -285,21 +272,38 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
 enum ClaimAnswer {
     Nothing,
     /// The live case the user holds already.
-    Held(Case),
+    Held(Box<Case>),
     /// The index of a case claimed in this batch.
     Fresh(usize),
 }
 
-/// Locks the cases named (in id order, so batches never deadlock) with their evidence hashes.
+/// A case locked for a decision, with what deciding it needs to know.
+struct Locked {
+    case: Case,
+    /// The state it waits in unclaimed: `escalated` marks a disagreement for a supervisor.
+    unclaimed_state: CaseState,
+    /// The applicant's evidence now.
+    evidence_hash: String,
+    policy: ReviewPolicy,
+}
+
+/// Locks the cases named (in id order, so batches never deadlock) with their applicants'
+/// evidence hashes and their tenants' review policies.
 async fn lock_cases<'a>(
     store: &Store,
     tx: &mut Tx,
     ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, (Case, String)>> {
+) -> Result<HashMap<String, Locked>> {
     let ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
+    let policy = POLICY_COLUMNS
+        .split(", ")
+        .map(|c| format!("(SELECT {c} FROM tenants t WHERE t.id = cases.tenant_id) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "SELECT {CASE_COLUMNS}, (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) \
-         AS evidence_hash FROM cases WHERE {} ORDER BY id{}",
+        "SELECT {CASE_COLUMNS}, unclaimed_state, {policy}, \
+         (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) AS evidence_hash \
+         FROM cases WHERE {} ORDER BY id{}",
         json_in(store.backend() == Backend::Postgres, "id", 1),
         store.lock_for_update()
     );
@@ -308,10 +312,273 @@ async fn lock_cases<'a>(
         let case = case_from_row(&row)?;
         let evidence: Option<String> = row.try_get("evidence_hash")?;
         // Applicants without documents (load tests) are decided on the hash of nothing.
-        let evidence = evidence.unwrap_or_else(|| super::applicants::evidence_hash(vec![]));
-        out.insert(case.id.clone(), (case, evidence));
+        let evidence_hash = evidence.unwrap_or_else(|| super::applicants::evidence_hash(vec![]));
+        let unclaimed_state = row.try_get::<String, _>("unclaimed_state")?.parse()?;
+        let policy = policy_from_row(&row)?;
+        out.insert(case.id.clone(), Locked { case, unclaimed_state, evidence_hash, policy });
     }
     Ok(out)
+}
+
+/// The decisions the locked cases check (four-eyes, escalations, QA samples), by id. Their
+/// status changes only with a lock on the case that checks them, which this batch holds.
+async fn checked_decisions<'a>(
+    store: &Store,
+    tx: &mut Tx,
+    cases: impl Iterator<Item = &'a Locked>,
+) -> Result<HashMap<String, Decision>> {
+    let ids: Vec<&str> = cases.filter_map(|l| l.case.checks_decision_id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!("SELECT * FROM decisions WHERE {}", json_in(store.backend() == Backend::Postgres, "id", 1));
+    let rows = sqlx::query(&sql).bind(json!(ids).to_string()).fetch_all(&mut **tx).await?;
+    rows.iter().map(|row| decision_from_row(row).map(|d| (d.id.clone(), d))).collect()
+}
+
+/// What an accepted decision sets off.
+enum Step {
+    /// It counts: the applicant gets its answer.
+    Counts,
+    /// Four-eyes: staged until a second person confirms it.
+    Staged(FourEyesReason),
+    /// A checker agrees with the staged decision, which now counts.
+    Confirms(Decision),
+    /// A checker disagrees with the staged decision: a supervisor decides.
+    Escalates(Decision),
+    /// A supervisor settles a disagreement: their decision counts.
+    Settles(Decision),
+    /// A blind QA re-decision: measured, changes nothing for the applicant.
+    Samples(Decision),
+}
+
+/// An accepted decision, as the batch writes it.
+struct Decided {
+    /// The event that decides the case.
+    event: usize,
+    request: usize,
+    decision: Decision,
+    /// The answer the applicant gets now, if the decision settles the applicant.
+    completes: Option<(Answer, Option<RejectType>)>,
+    /// A staged decision this one confirms, overrules or leaves staged for a supervisor.
+    settles: Option<(String, DecisionStatus)>,
+}
+
+/// Checks one decision request against its locked case; on success the case is decided (for
+/// later requests of the batch too) and the decision is returned with what it sets off.
+fn accept<'r, 'c>(
+    d: &'r DecideRequest,
+    cases: &'c mut HashMap<String, Locked>,
+    checked: &HashMap<String, Decision>,
+    batch_keys: &mut HashSet<(&'r str, &'r str)>,
+    now: i64,
+) -> Result<(Decision, Step, &'c Locked)> {
+    let locked =
+        cases.get_mut(&d.case_id).filter(|l| l.case.tenant_id == d.user.tenant_id).ok_or(Error::NotFound("case"))?;
+    let case = &locked.case;
+    if case.excluded_user_ids.contains(&d.user.id) {
+        return Err(Error::SelfCheck(match case.kind {
+            CaseKind::QaSample => "this QA sample re-checks your own decision; another reviewer takes it".into(),
+            _ => "this four-eyes case checks your own decision; a second person must decide it".into(),
+        }));
+    }
+    // A key used twice in one batch answers with its first decision, looked up after the
+    // commit. A key used in an earlier batch meets the unique index: the batch fails, is
+    // retried request by request, and that request's replay answers.
+    if !batch_keys.insert((&d.user.id, &d.key)) {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    let checked = match &case.checks_decision_id {
+        Some(id) => Some(checked.get(id).cloned().ok_or_else(|| Error::Internal(format!("decision {id} is gone")))?),
+        None => None,
+    };
+    // Said before the lease: the checker's case was closed by the void, and why matters more.
+    if case.kind == CaseKind::FourEyes && checked.as_ref().is_some_and(|c| c.status == DecisionStatus::Voided) {
+        return Err(Error::StagedDecisionVoided);
+    }
+    lease_check(case, &d.user.id, now, d.input.version)?;
+    let step = match (case.kind, checked) {
+        (CaseKind::FourEyes, Some(staged)) => {
+            if staged.evidence_hash != locked.evidence_hash {
+                return Err(Error::EvidenceChanged);
+            }
+            if locked.unclaimed_state == CaseState::Escalated {
+                Step::Settles(staged)
+            } else if agrees((staged.answer, staged.reject_type), (d.input.answer, d.input.reject_type)) {
+                Step::Confirms(staged)
+            } else {
+                Step::Escalates(staged)
+            }
+        }
+        (CaseKind::QaSample, Some(sampled)) => Step::Samples(sampled),
+        (CaseKind::Review, _) => {
+            let roll = rand::thread_rng().gen_range(0..100);
+            match locked.policy.four_eyes(case.four_eyes, &d.input.labels, roll) {
+                Some(reason) => Step::Staged(reason),
+                None => Step::Counts,
+            }
+        }
+        _ => Step::Counts,
+    };
+    let decision = Decision {
+        id: new_id(),
+        case_id: case.id.clone(),
+        applicant_id: case.applicant_id.clone(),
+        reviewer_id: d.user.id.clone(),
+        answer: d.input.answer,
+        reject_type: d.input.reject_type,
+        labels: d.input.labels.clone(),
+        moderation_comment: d.input.moderation_comment.clone(),
+        client_comment: d.input.client_comment.clone(),
+        internal_note: d.input.internal_note.clone(),
+        evidence_hash: locked.evidence_hash.clone(),
+        reupload: d.input.reupload.clone(),
+        case_version: case.version,
+        change_seq: 0,
+        decided_at_ms: now,
+        status: if matches!(step, Step::Staged(_)) { DecisionStatus::Staged } else { DecisionStatus::Final },
+    };
+    // Later requests in this batch see the case as it will be.
+    locked.case.state = CaseState::Decided;
+    locked.case.version += 1;
+    Ok((decision, step, locked))
+}
+
+/// Priorities of the cases second looks open: a staged decision holds up the applicant's
+/// answer, so it goes before new reviews, and a disagreement before that; QA waits for slack.
+const FOUR_EYES_PRIORITY: i64 = 15;
+const ESCALATED_PRIORITY: i64 = 20;
+const QA_PRIORITY: i64 = -10;
+/// A QA sample's due time: a week.
+const QA_DUE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Writes the events of an accepted decision and opens the cases it sets off.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    request: usize,
+    decision: Decision,
+    step: Step,
+    locked: &Locked,
+    user: &StaffUser,
+    now: i64,
+    events: &mut Vec<NewEvent>,
+    opened: &mut Vec<(usize, String, NewCase)>,
+) -> Decided {
+    let event = |action, detail: serde_json::Value| NewEvent {
+        tenant_id: user.tenant_id.clone(),
+        actor: format!("user:{}", user.id),
+        action,
+        subject: format!("case:{}", decision.case_id),
+        detail: detail.to_string(),
+    };
+    let own = json!({"decisionId": decision.id, "answer": decision.answer, "rejectType": decision.reject_type,
+                     "labels": decision.labels});
+    let mut decided =
+        Decided { event: events.len(), request, decision: decision.clone(), completes: None, settles: None };
+    let mut open = |case: NewCase, events: &mut Vec<NewEvent>| {
+        events.push(NewEvent {
+            tenant_id: user.tenant_id.clone(),
+            actor: format!("user:{}", user.id),
+            action: "case.created",
+            subject: format!("case:{}", case.id),
+            detail: json!({"kind": case.kind, "state": case.state, "applicantId": case.applicant_id,
+                           "checksDecisionId": case.checks_decision_id})
+            .to_string(),
+        });
+        opened.push((events.len() - 1, user.tenant_id.clone(), case));
+    };
+    let second_look = |kind, state, priority, due_at_ms, checks: &Decision, excluded: Vec<String>| NewCase {
+        kind,
+        state,
+        priority,
+        due_at_ms,
+        four_eyes: true,
+        suggested_labels: checks.labels.clone(),
+        checks_decision_id: Some(checks.id.clone()),
+        excluded_user_ids: excluded,
+        ..NewCase::review(&checks.applicant_id, now)
+    };
+    match step {
+        Step::Counts => {
+            events.push(event("case.decided", own));
+            decided.completes = Some((decision.answer, decision.reject_type));
+            let roll = rand::thread_rng().gen_range(0..100);
+            if locked.case.kind == CaseKind::Review && locked.policy.qa_sample(roll) {
+                let mut qa = second_look(
+                    CaseKind::QaSample,
+                    CaseState::Queued,
+                    QA_PRIORITY,
+                    now + QA_DUE_MS,
+                    &decision,
+                    vec![user.id.clone()],
+                );
+                // Blind: the checks' suggestions, not the sampled decision's labels.
+                qa.suggested_labels = locked.case.suggested_labels.clone();
+                qa.four_eyes = false;
+                open(qa, events);
+            }
+        }
+        Step::Staged(reason) => {
+            let four_eyes = second_look(
+                CaseKind::FourEyes,
+                CaseState::Queued,
+                FOUR_EYES_PRIORITY,
+                locked.case.due_at_ms,
+                &decision,
+                vec![user.id.clone()],
+            );
+            let mut detail = own;
+            detail["reason"] = json!(reason.describe());
+            detail["fourEyesCaseId"] = json!(four_eyes.id);
+            events.push(event("decision.staged", detail));
+            open(four_eyes, events);
+        }
+        Step::Confirms(staged) => {
+            events.push(event(
+                "decision.confirmed",
+                json!({"decisionId": decision.id, "confirms": staged.id, "answer": staged.answer,
+                       "rejectType": staged.reject_type, "labels": staged.labels}),
+            ));
+            decided.completes = Some((staged.answer, staged.reject_type));
+            decided.settles = Some((staged.id, DecisionStatus::Confirmed));
+        }
+        Step::Escalates(staged) => {
+            let escalation = second_look(
+                CaseKind::FourEyes,
+                CaseState::Escalated,
+                ESCALATED_PRIORITY,
+                locked.case.due_at_ms,
+                &staged,
+                vec![staged.reviewer_id.clone(), user.id.clone()],
+            );
+            events.push(event(
+                "case.escalated",
+                json!({"decisionId": decision.id, "checksDecisionId": staged.id, "makerAnswer": staged.answer,
+                       "makerRejectType": staged.reject_type, "checkerAnswer": decision.answer,
+                       "checkerRejectType": decision.reject_type, "escalatedTo": escalation.id}),
+            ));
+            open(escalation, events);
+        }
+        Step::Settles(staged) => {
+            let upheld = agrees((staged.answer, staged.reject_type), (decision.answer, decision.reject_type));
+            let status = if upheld { DecisionStatus::Confirmed } else { DecisionStatus::Overruled };
+            let mut detail = own;
+            detail["settles"] = json!(staged.id);
+            detail["stagedDecision"] = json!(status);
+            events.push(event("case.decided", detail));
+            decided.completes = Some((decision.answer, decision.reject_type));
+            decided.settles = Some((staged.id, status));
+        }
+        Step::Samples(sampled) => {
+            let agree = agrees((sampled.answer, sampled.reject_type), (decision.answer, decision.reject_type));
+            events.push(event(
+                "qa.reviewed",
+                json!({"decisionId": decision.id, "checksDecisionId": sampled.id, "agrees": agree,
+                       "labels": decision.labels}),
+            ));
+        }
+    }
+    decided
 }
 
 async fn held_cases(store: &Store, tx: &mut Tx, claims: &[ClaimRequest], now: i64) -> Result<Vec<Case>> {
@@ -324,39 +591,50 @@ async fn held_cases(store: &Store, tx: &mut Tx, claims: &[ClaimRequest], now: i6
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
-/// The most urgent queued cases, `wanted` plus the random choice's margin of them, locked
-/// where the engine has row locks; rows other writers hold are skipped, never waited for.
+/// The most urgent queued cases (and escalated ones, for supervisors), `wanted` plus the
+/// random choice's margin of them, locked where the engine has row locks; rows other writers
+/// hold are skipped, never waited for. With `excluding`, only cases that user may decide.
 async fn queued_candidates(
     store: &Store,
     tx: &mut Tx,
     tenant_id: &str,
     kinds: &[CaseKind],
+    escalated: bool,
     wanted: usize,
+    excluding: Option<&str>,
 ) -> Result<Vec<Case>> {
+    let states = if escalated { "state IN ('queued', 'escalated')" } else { "state = 'queued'" };
+    let limit = kinds.len() + 2;
+    let exclusion = match excluding {
+        Some(_) => format!(" AND excluded_user_ids NOT LIKE ${}", limit + 1),
+        None => String::new(),
+    };
     // The limit is bound, not written in: one statement text for every batch size.
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE tenant_id = $1 AND state = 'queued' AND kind IN ({}) \
-         ORDER BY priority DESC, due_at_ms LIMIT ${}{}",
+        "SELECT {CASE_COLUMNS} FROM cases WHERE tenant_id = $1 AND {states} AND kind IN ({}){exclusion} \
+         ORDER BY priority DESC, due_at_ms LIMIT ${limit}{}",
         placeholders(2, kinds.len()),
-        kinds.len() + 2,
         store.lock_skip_locked()
     );
     let mut query = sqlx::query(&sql).bind(tenant_id);
     for k in kinds {
         query = query.bind(k.as_str());
     }
-    let query = query.bind((wanted + CLAIM_CANDIDATES - 1) as i64);
+    let mut query = query.bind((wanted + CLAIM_CANDIDATES - 1) as i64);
+    if let Some(user_id) = excluding {
+        query = query.bind(format!("%\"{user_id}\"%"));
+    }
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
-fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision, CaseKind)]) -> BulkWrite {
+fn decisions_write(decides: &[DecideRequest], decided: &[Decided]) -> BulkWrite {
     BulkWrite {
         head: "INSERT INTO decisions (id, tenant_id, case_id, applicant_id, reviewer_id, answer, reject_type, labels, \
                moderation_comment, client_comment, internal_note, evidence_hash, idempotency_key, request_hash, \
-               case_version, change_seq, decided_at_ms, reupload) \
+               case_version, change_seq, decided_at_ms, reupload, status) \
                SELECT v.id, v.tenant_id, v.case_id, v.applicant_id, v.reviewer_id, v.answer, v.reject_type, v.labels, \
                v.moderation_comment, v.client_comment, v.internal_note, v.evidence_hash, v.idempotency_key, \
-               v.request_hash, v.case_version, v.change_seq, v.decided_at_ms, v.reupload FROM ",
+               v.request_hash, v.case_version, v.change_seq, v.decided_at_ms, v.reupload, v.status FROM ",
         columns: &[
             ("id", Col::Text),
             ("tenant_id", Col::Text),
@@ -376,12 +654,13 @@ fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision
             ("change_seq", Col::Int),
             ("decided_at_ms", Col::Int),
             ("reupload", Col::Text),
+            ("status", Col::Text),
         ],
         key: None,
         rows: decided
             .iter()
-            .map(|(_, r, d, _)| {
-                let r = &decides[*r];
+            .map(|Decided { request, decision: d, .. }| {
+                let r = &decides[*request];
                 json!({"id": d.id, "tenant_id": r.user.tenant_id, "case_id": d.case_id,
                        "applicant_id": d.applicant_id, "reviewer_id": d.reviewer_id, "answer": d.answer.as_str(),
                        "reject_type": d.reject_type.map(|t| t.as_str()),
@@ -391,7 +670,8 @@ fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision
                        "idempotency_key": r.key, "request_hash": r.request_hash,
                        "case_version": d.case_version, "change_seq": d.change_seq,
                        "decided_at_ms": d.decided_at_ms,
-                       "reupload": serde_json::to_string(&d.reupload).expect("requests serialise")})
+                       "reupload": serde_json::to_string(&d.reupload).expect("requests serialise"),
+                       "status": d.status.as_str()})
             })
             .collect(),
     }
@@ -399,8 +679,8 @@ fn decisions_write(decides: &[DecideRequest], decided: &[(usize, usize, Decision
 
 /// Decided cases leave the queue; claimed ones get their holder and lease. A case is never
 /// both in one batch (decided cases are not claimable), so one statement does both.
-fn cases_write(decided: &[(usize, usize, Decision, CaseKind)], claimed: &[(usize, Case)], now: i64) -> BulkWrite {
-    let decided = decided.iter().map(|(_, _, d, _)| {
+fn cases_write(decided: &[Decided], claimed: &[(usize, Case)], now: i64) -> BulkWrite {
+    let decided = decided.iter().map(|Decided { decision: d, .. }| {
         json!({"id": d.case_id, "state": CaseState::Decided.as_str(), "holder_id": d.reviewer_id,
                "lease_until_ms": null, "change_seq": d.change_seq})
     });
@@ -430,13 +710,71 @@ fn cases_write(decided: &[(usize, usize, Decision, CaseKind)], claimed: &[(usize
     }
 }
 
-/// Review and video cases complete their applicant when decided.
-fn applicants_write(decided: &[(usize, usize, Decision, CaseKind)]) -> Option<BulkWrite> {
+/// The four-eyes, escalation and QA cases the batch's decisions open, each as the change of
+/// the event that created it.
+fn opened_write(opened: &[(usize, String, NewCase)], sealed: &[AuditEvent]) -> BulkWrite {
+    BulkWrite {
+        head: "INSERT INTO cases (id, tenant_id, applicant_id, kind, state, priority, due_at_ms, version, change_seq, \
+               created_at_ms, updated_at_ms, suggested_labels, four_eyes, checks_decision_id, excluded_user_ids, \
+               unclaimed_state) \
+               SELECT v.id, v.tenant_id, v.applicant_id, v.kind, v.state, v.priority, v.due_at_ms, 1, v.change_seq, \
+               v.created_at_ms, v.created_at_ms, v.suggested_labels, v.four_eyes, v.checks_decision_id, \
+               v.excluded_user_ids, v.unclaimed_state FROM ",
+        columns: &[
+            ("id", Col::Text),
+            ("tenant_id", Col::Text),
+            ("applicant_id", Col::Text),
+            ("kind", Col::Text),
+            ("state", Col::Text),
+            ("priority", Col::Int),
+            ("due_at_ms", Col::Int),
+            ("change_seq", Col::Int),
+            ("created_at_ms", Col::Int),
+            ("suggested_labels", Col::Text),
+            ("four_eyes", Col::Int),
+            ("checks_decision_id", Col::Text),
+            ("excluded_user_ids", Col::Text),
+            ("unclaimed_state", Col::Text),
+        ],
+        key: None,
+        rows: opened
+            .iter()
+            .map(|(event, tenant_id, c)| {
+                json!({"id": c.id, "tenant_id": tenant_id, "applicant_id": c.applicant_id, "kind": c.kind.as_str(),
+                       "state": c.state.as_str(), "priority": c.priority, "due_at_ms": c.due_at_ms,
+                       "change_seq": sealed[*event].seq, "created_at_ms": c.created_at_ms,
+                       "suggested_labels": serde_json::to_string(&c.suggested_labels).expect("labels serialise"),
+                       "four_eyes": i64::from(c.four_eyes), "checks_decision_id": c.checks_decision_id,
+                       "excluded_user_ids": serde_json::to_string(&c.excluded_user_ids).expect("ids serialise"),
+                       "unclaimed_state": c.unclaimed_state().as_str()})
+            })
+            .collect(),
+    }
+}
+
+/// Staged decisions confirmed or overruled by this batch, as changes of the deciding events.
+fn settled_write(decided: &[Decided], sealed: &[AuditEvent]) -> BulkWrite {
+    BulkWrite {
+        head: "UPDATE decisions SET status = v.status, change_seq = v.change_seq FROM ",
+        columns: &[("id", Col::Text), ("status", Col::Text), ("change_seq", Col::Int)],
+        key: Some(("decisions.id", "id")),
+        rows: decided
+            .iter()
+            .filter_map(|d| {
+                let (id, status) = d.settles.as_ref()?;
+                Some(json!({"id": id, "status": status.as_str(), "change_seq": sealed[d.event].seq}))
+            })
+            .collect(),
+    }
+}
+
+/// Decisions that settle their applicant give it its answer.
+fn applicants_write(decided: &[Decided]) -> Option<BulkWrite> {
     // One row per applicant: PostgreSQL updates a row once per statement.
-    let mut completing: HashMap<&str, &Decision> = HashMap::new();
-    for (_, _, d, kind) in decided {
-        if matches!(kind, CaseKind::Review | CaseKind::VideoIdent) {
-            completing.insert(&d.applicant_id, d);
+    let mut completing: HashMap<&str, (&Decision, Answer, Option<RejectType>)> = HashMap::new();
+    for d in decided {
+        if let Some((answer, reject_type)) = d.completes {
+            completing.insert(&d.decision.applicant_id, (&d.decision, answer, reject_type));
         }
     }
     if completing.is_empty() {
@@ -449,9 +787,9 @@ fn applicants_write(decided: &[(usize, usize, Decision, CaseKind)]) -> Option<Bu
         key: Some(("applicants.id", "id")),
         rows: completing
             .into_values()
-            .map(|d| {
-                json!({"id": d.applicant_id, "answer": d.answer.as_str(),
-                       "reject_type": d.reject_type.map(|t| t.as_str()), "decided_at_ms": d.decided_at_ms})
+            .map(|(d, answer, reject_type)| {
+                json!({"id": d.applicant_id, "answer": answer.as_str(),
+                       "reject_type": reject_type.map(|t| t.as_str()), "decided_at_ms": d.decided_at_ms})
             })
             .collect(),
     })
