@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod masking;
 pub mod media;
 pub mod media_keys;

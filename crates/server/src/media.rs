@@ -97,6 +97,14 @@ impl MediaStore {
         self.keys.open_sealed(tenant_id, key, &sealed)
     }
 
+    /// The size of an object once decrypted, from the stored file's size alone.
+    pub async fn plain_size(&self, key: &str) -> Result<u64> {
+        let stored = tokio::fs::metadata(self.root.join(key)).await?.len();
+        stored
+            .checked_sub(crate::media_keys::SEAL_OVERHEAD)
+            .ok_or_else(|| Error::MediaUnreadable(format!("{key} is not an encrypted object")))
+    }
+
     /// Removes a stored object; an object that is already gone is fine.
     pub async fn remove(&self, key: &str) -> Result<()> {
         match tokio::fs::remove_file(self.root.join(key)).await {

@@ -21,6 +21,8 @@ use crate::error::{Error, Result};
 /// What every encrypted object starts with (no image or container format starts so).
 const MAGIC: &[u8; 4] = b"IDK1";
 const NONCE_LEN: usize = 12;
+/// What sealing adds to an object: the magic, the nonce and the GCM tag.
+pub const SEAL_OVERHEAD: u64 = (MAGIC.len() + NONCE_LEN + 16) as u64;
 
 /// A data key as kept on disk: wrapped by the master key `master_key_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

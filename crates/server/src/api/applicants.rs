@@ -2,7 +2,8 @@
 
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use super::extract::{ApiJson, Client, ClientApplicant};
 use super::AppState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::media::inspect_image;
-use crate::store::accounts::sha256_hex;
+use crate::store::accounts::{sha256_hex, ClientKey};
 use crate::store::applicants::{Applicant, Document, NewApplicant, NewDocument};
 use crate::store::audit::Actor;
 use crate::store::checks::StoredVerdict;
@@ -80,8 +81,23 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/applicants/{id}", security(("apiKey" = [])),
     responses((status = 200, body = Applicant), (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
-pub async fn get_one(ClientApplicant { applicant, .. }: ClientApplicant) -> Result<Json<Applicant>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    ClientApplicant { client, applicant, .. }: ClientApplicant,
+) -> Result<Json<Applicant>> {
+    viewed(&state, &client, &applicant.id, "profile").await?;
     Ok(Json(applicant))
+}
+
+/// A client key reading personal data is an event of the audit trail, as a person's reading is.
+async fn viewed(state: &AppState, client: &ClientKey, applicant_id: &str, what: &str) -> Result<()> {
+    let actor = Actor::ApiKey(client.key_id.clone());
+    let subject = format!("applicant:{applicant_id}");
+    state
+        .store
+        .record(&client.tenant_id, &actor, "applicant.viewed", &subject, serde_json::json!({"what": what}))
+        .await?;
+    Ok(())
 }
 
 #[utoipa::path(delete, path = "/api/v1/applicants/{id}", security(("apiKey" = [])),
@@ -93,6 +109,36 @@ pub async fn erase(
 ) -> Result<Json<Erasure>> {
     let actor = Actor::ApiKey(client.key_id.clone());
     Ok(Json(crate::erasure::erase(&state, &client.tenant_id, &id, &actor, ErasureReason::Request).await?))
+}
+
+/// Everything stored about one applicant, for them to take elsewhere (portability): a tar archive
+/// of `applicant.json` and the documents, screenshots and recordings, decrypted. Its
+/// `Content-Length` is set, so a client shows the progress of a large export.
+#[utoipa::path(get, path = "/api/v1/applicants/{id}/export", security(("apiKey" = [])),
+    responses((status = 200, description = "The archive", content_type = "application/x-tar"),
+        (status = 404, description = "APPLICANT_NOT_FOUND", body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    ClientApplicant { client, id, .. }: ClientApplicant,
+) -> Result<Response> {
+    let archive = crate::export::applicant_archive(&state.store, &state.media, &client.tenant_id, &id).await?;
+    // Handing out personal data is audited, with what was handed out.
+    state
+        .store
+        .record(
+            &client.tenant_id,
+            &Actor::ApiKey(client.key_id.clone()),
+            "applicant.exported",
+            &format!("applicant:{id}"),
+            serde_json::json!({"files": archive.files, "bytes": archive.len}),
+        )
+        .await?;
+    let headers = [
+        (header::CONTENT_TYPE, "application/x-tar".to_owned()),
+        (header::CONTENT_LENGTH, archive.len.to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"applicant-{id}.tar\"")),
+    ];
+    Ok((headers, archive.body).into_response())
 }
 
 /// The client's business relationship with the applicant ended: the retention time runs from now.
@@ -207,5 +253,7 @@ pub async fn verdict(
     State(state): State<AppState>,
     ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<StoredVerdict>> {
-    state.store.verdict(&client.tenant_id, &id).await?.map(Json).ok_or(Error::NotFound("verdict"))
+    let verdict = state.store.verdict(&client.tenant_id, &id).await?.ok_or(Error::NotFound("verdict"))?;
+    viewed(&state, &client, &id, "checks").await?;
+    Ok(Json(verdict))
 }

@@ -127,7 +127,7 @@ impl AppState {
     paths(
         auth::login, auth::logout, auth::me,
         applicants::create, applicants::get_one, applicants::upload_document, applicants::submit,
-        applicants::verdict, applicants::erase, applicants::relationship_end,
+        applicants::verdict, applicants::erase, applicants::relationship_end, applicants::export,
         cases::list, cases::get_one, cases::claim, cases::renew, cases::release, cases::assign, cases::review_hit, cases::decide,
         cases::labels, cases::document_content, masking::mask,
         sync::changes, sync::events,
@@ -195,6 +195,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/applicants/{id}/submit", post(applicants::submit))
         .route("/applicants/{id}/relationship-end", post(applicants::relationship_end))
+        .route("/applicants/{id}/export", get(applicants::export))
         .route("/applicants/{id}/verdict", get(applicants::verdict))
         .route("/cases", get(cases::list))
         .route("/cases/claim", post(cases::claim))

@@ -15,6 +15,7 @@ pub mod cases;
 pub mod checks;
 pub mod decision_log;
 pub mod erasure;
+pub mod export;
 pub mod hit_reviews;
 pub mod masking;
 pub mod metrics;
