@@ -6,6 +6,7 @@ import type {
   FeatureToCheck,
   InterviewStep,
   ApiKeyInfo,
+  ApiPermission,
   CallView,
   CreatedEndpoint,
   WebhookDelivery,
@@ -290,8 +291,8 @@ export function makeApi(transport: Transport, session: () => Session | null, onE
       call<UserAccount>({ method: "POST", path: `/users/${userId}/role`, body: { role } }),
     disableUser: (userId: string) => call<UserAccount>({ method: "POST", path: `/users/${userId}/disable` }),
     apiKeys: () => call<ApiKeyInfo[]>({ method: "GET", path: "/api-keys" }),
-    createApiKey: (environment: Environment) =>
-      call<CreatedApiKey>({ method: "POST", path: "/api-keys", body: { environment } }),
+    createApiKey: (environment: Environment, permissions: ApiPermission[]) =>
+      call<CreatedApiKey>({ method: "POST", path: "/api-keys", body: { environment, permissions } }),
     revokeApiKey: (id: string) => call<ApiKeyInfo>({ method: "POST", path: `/api-keys/${id}/revoke` }),
     webhookEndpoints: () => call<WebhookEndpoint[]>({ method: "GET", path: "/webhooks" }),
     addWebhookEndpoint: (url: string) => call<CreatedEndpoint>({ method: "POST", path: "/webhooks", body: { url } }),

@@ -12,6 +12,7 @@ export type {
   InterviewStep,
   Answer,
   ApiKeyInfo,
+  ApiPermission,
   CallView,
   Evidence,
   CreatedApiKey,

@@ -21,7 +21,7 @@ pub use error::DomainError;
 pub use labels::{LabelGroup, LabelInfo, RejectLabel};
 pub use role::Role;
 pub use second_look::{agrees, label_agreement, DecisionStatus, FourEyesReason, ReviewPolicy};
-pub use tenant::{Environment, Region};
+pub use tenant::{ApiPermission, Environment, Region};
 pub use video::{AbortReason, Interview, InterviewRefusal, InterviewStep, ScreenshotTag, SecurityFeature};
 
 /// Implements `as_str`, `Display` and `FromStr` for a wire enum from one list of names,

@@ -196,6 +196,10 @@ pub enum ApiKeyCommand {
         tenant: Option<String>,
         #[arg(long = "env")]
         environment: String,
+        /// What the key may do, comma-separated (applicants:read, applicants:write, video:invite,
+        /// applicants:erase, applicants:export); all of them when absent.
+        #[arg(long)]
+        permissions: Option<String>,
     },
 }
 
@@ -310,11 +314,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("user {} ({}) added to {} as {}", user.email, user.id, tenant.name, user.role);
             Ok(())
         }
-        Command::Apikey(ApiKeyCommand::Create { tenant, environment }) => {
+        Command::Apikey(ApiKeyCommand::Create { tenant, environment, permissions }) => {
             let environment: Environment = environment.parse()?;
+            let permissions = match permissions {
+                Some(list) => list
+                    .split(',')
+                    .map(|p| p.trim().parse::<identdesk_domain::ApiPermission>())
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
+                None => identdesk_domain::ApiPermission::ALL.to_vec(),
+            };
             let store = place.open().await?;
             let tenant = store.resolve_tenant(tenant.as_deref()).await?;
-            let (id, key) = store.create_api_key(&tenant.id, environment).await?;
+            let actor = crate::store::audit::Actor::System;
+            let (id, key) = store.create_api_key_by(&tenant.id, environment, &permissions, &actor).await?;
             eprintln!("API key {id} for {} ({environment}); shown once, keep it safe:", tenant.name);
             println!("{}", key.0);
             Ok(())

@@ -11,8 +11,12 @@ export interface ApiKeyInfo {
   createdAtMs: number;
   environment: Environment;
   id: string;
+  permissions: ApiPermission[];
   revokedAtMs?: number | null;
 }
+
+/** What an API key may do. A key holds a set of these; a key created without naming any holds them all. */
+export type ApiPermission = "applicants:read" | "applicants:write" | "video:invite" | "applicants:erase" | "applicants:export";
 
 export interface Applicant {
   createdAtMs: number;
@@ -429,6 +433,8 @@ export interface MaskRequest {
 
 export interface NewApiKey {
   environment: Environment;
+  /** What the key may do; every permission when absent. */
+  permissions?: ApiPermission[] | null;
 }
 
 export interface NewEndpoint {

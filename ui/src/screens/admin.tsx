@@ -4,7 +4,16 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, type Api } from "../transport";
-import type { ApiKeyInfo, Environment, Role, UserAccount, WebhookDelivery, WebhookEndpoint } from "../types";
+import type { ApiKeyInfo, ApiPermission, Environment, Role, UserAccount, WebhookDelivery, WebhookEndpoint } from "../types";
+
+/** Every permission a key can hold, in the order the form shows them. */
+const PERMISSIONS: ApiPermission[] = [
+  "applicants:read",
+  "applicants:write",
+  "video:invite",
+  "applicants:erase",
+  "applicants:export",
+];
 
 const ROLES: Role[] = ["reviewer", "video_operator", "supervisor", "admin"];
 
@@ -23,6 +32,7 @@ export function Admin({ api, me }: { api: Api; me: string }) {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("reviewer");
   const [environment, setEnvironment] = useState<Environment>("sandbox");
+  const [permissions, setPermissions] = useState<ApiPermission[]>(PERMISSIONS);
   const [shown, setShown] = useState<Shown | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -105,7 +115,7 @@ export function Admin({ api, me }: { api: Api; me: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           void change(async () => {
-            const created = await api.createApiKey(environment);
+            const created = await api.createApiKey(environment, permissions);
             setShown({ what: `New ${environment} API key`, secret: created.key });
           });
         }}
@@ -115,15 +125,23 @@ export function Admin({ api, me }: { api: Api; me: string }) {
           <option value="sandbox">sandbox</option>
           <option value="production">production</option>
         </select>
-        <button type="submit">Create API key</button>
+        {PERMISSIONS.map((p) => (
+          <label key={p} class="permission">
+            <input type="checkbox" name="permission" value={p} checked={permissions.includes(p)}
+              onChange={() => setPermissions(permissions.includes(p) ? permissions.filter((q) => q !== p) : [...permissions, p])} />
+            {p}
+          </label>
+        ))}
+        <button type="submit" disabled={permissions.length === 0}>Create API key</button>
       </form>
       <table class="api-keys">
-        <thead><tr><th>Key</th><th>Environment</th><th>Created</th><th></th></tr></thead>
+        <thead><tr><th>Key</th><th>Environment</th><th>May</th><th>Created</th><th></th></tr></thead>
         <tbody>
           {keys.map((k) => (
             <tr key={k.id} class={k.revokedAtMs ? "disabled" : ""}>
               <td>{k.id.slice(0, 8)}</td>
               <td>{k.environment}</td>
+              <td>{k.permissions.length === PERMISSIONS.length ? "everything" : k.permissions.join(", ")}</td>
               <td>{new Date(k.createdAtMs).toLocaleString()}</td>
               <td>
                 {k.revokedAtMs ? (

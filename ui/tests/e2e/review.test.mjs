@@ -192,6 +192,21 @@ test("an admin adds a user who then signs in, and creates and revokes an API key
   await page.click(`${row} >> button:has-text("Revoke")`);
   await page.waitForSelector(`${row} >> text=revoked`);
   assert.equal((await create()).status, 401, "a revoked key is refused");
+
+  // A key that may only read: it cannot create applicants.
+  await page.click("text=Done");
+  for (const p of ["applicants:write", "video:invite", "applicants:erase", "applicants:export"]) {
+    await page.uncheck(`input[name=permission][value="${p}"]`);
+  }
+  await page.click("text=Create API key");
+  const reader = (await page.textContent("[data-testid=secret]")).trim();
+  await page.waitForSelector("table.api-keys td:text-is('applicants:read')");
+  const refused = await fetch(`${server.url}/api/v1/applicants`, {
+    method: "POST",
+    headers: { "x-api-key": reader, "content-type": "application/json" },
+    body: JSON.stringify({ info: { firstName: "Read", lastName: "Only" } }),
+  });
+  assert.equal(refused.status, 403, "a read-only key cannot create");
   await page.close();
 });
 

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use identdesk_domain::{Environment, ReviewPolicy, Role};
+use identdesk_domain::{ApiPermission, Environment, ReviewPolicy, Role};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, Staff};
@@ -92,6 +92,9 @@ pub async fn api_keys(State(state): State<AppState>, staff: Staff) -> Result<Jso
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApiKey {
     pub environment: Environment,
+    /// What the key may do; every permission when absent.
+    #[serde(default)]
+    pub permissions: Option<Vec<ApiPermission>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -111,7 +114,8 @@ pub async fn create_api_key(
 ) -> Result<(StatusCode, Json<CreatedApiKey>)> {
     staff.require(Role::administers, MANAGE)?;
     let actor = crate::store::audit::Actor::User(staff.user.id.clone());
-    let (id, key) = state.store.create_api_key_by(&staff.user.tenant_id, new.environment, &actor).await?;
+    let permissions = new.permissions.as_deref().unwrap_or(ApiPermission::ALL);
+    let (id, key) = state.store.create_api_key_by(&staff.user.tenant_id, new.environment, permissions, &actor).await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { id, key: key.0 })))
 }
 

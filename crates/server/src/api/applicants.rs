@@ -5,7 +5,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use identdesk_domain::{ApplicantInfo, DocumentSide, DocumentType};
+use identdesk_domain::{ApiPermission, ApplicantInfo, DocumentSide, DocumentType};
 use serde::Deserialize;
 
 use super::extract::{ApiJson, Client, ClientApplicant};
@@ -44,6 +44,7 @@ pub async fn create(
     Client(client): Client,
     ApiJson(req): ApiJson<CreateApplicant>,
 ) -> Result<(StatusCode, Json<Applicant>)> {
+    client.require(ApiPermission::ApplicantsWrite)?;
     if req.info.first_name.trim().is_empty() || req.info.last_name.trim().is_empty() {
         return Err(Error::InvalidBody("info.firstName and info.lastName must not be empty".into()));
     }
@@ -85,6 +86,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     ClientApplicant { client, applicant, .. }: ClientApplicant,
 ) -> Result<Json<Applicant>> {
+    client.require(ApiPermission::ApplicantsRead)?;
     viewed(&state, &client, &applicant.id, "profile").await?;
     Ok(Json(applicant))
 }
@@ -107,6 +109,7 @@ pub async fn erase(
     State(state): State<AppState>,
     ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<Erasure>> {
+    client.require(ApiPermission::ApplicantsErase)?;
     let actor = Actor::ApiKey(client.key_id.clone());
     Ok(Json(crate::erasure::erase(&state, &client.tenant_id, &id, &actor, ErasureReason::Request).await?))
 }
@@ -121,6 +124,7 @@ pub async fn export(
     State(state): State<AppState>,
     ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Response> {
+    client.require(ApiPermission::ApplicantsExport)?;
     let archive = crate::export::applicant_archive(&state.store, &state.media, &client.tenant_id, &id).await?;
     // Handing out personal data is audited, with what was handed out.
     state
@@ -148,6 +152,7 @@ pub async fn relationship_end(
     State(state): State<AppState>,
     ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<StatusCode> {
+    client.require(ApiPermission::ApplicantsWrite)?;
     state.store.end_relationship(&client.tenant_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -164,6 +169,7 @@ pub async fn upload_document(
     ClientApplicant { client, id, .. }: ClientApplicant,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Document>)> {
+    client.require(ApiPermission::ApplicantsWrite)?;
     let mut multipart =
         multipart.map_err(|_| Error::UnsupportedMediaType("send the document as multipart/form-data".into()))?;
     // Unknown applicants were refused (by `ClientApplicant`) before the upload is read.
@@ -240,6 +246,7 @@ pub async fn submit(
     State(state): State<AppState>,
     ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<Applicant>> {
+    client.require(ApiPermission::ApplicantsWrite)?;
     let applicant = state.store.submit_applicant(&client.tenant_id, &id, &Actor::ApiKey(client.key_id.clone())).await?;
     state.jobs.notify_one();
     Ok(Json(applicant))
@@ -253,6 +260,7 @@ pub async fn verdict(
     State(state): State<AppState>,
     ClientApplicant { client, id, .. }: ClientApplicant,
 ) -> Result<Json<StoredVerdict>> {
+    client.require(ApiPermission::ApplicantsRead)?;
     let verdict = state.store.verdict(&client.tenant_id, &id).await?.ok_or(Error::NotFound("verdict"))?;
     viewed(&state, &client, &id, "checks").await?;
     Ok(Json(verdict))

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use identdesk_domain::{
-    AbortReason, Answer, CaseKind, DecisionInput, Interview, InterviewStep, RejectType, Role, ScreenshotTag,
-    SecurityFeature,
+    AbortReason, Answer, ApiPermission, CaseKind, DecisionInput, Interview, InterviewStep, RejectType, Role,
+    ScreenshotTag, SecurityFeature,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -57,6 +57,7 @@ pub async fn invite(
     ClientApplicant { client, id, .. }: ClientApplicant,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<Response> {
+    client.require(ApiPermission::VideoInvite)?;
     let destination = body.tan_destination.trim();
     if destination.is_empty() || destination.len() > 254 {
         return Err(Error::InvalidBody("tanDestination is a phone number or e-mail address".into()));

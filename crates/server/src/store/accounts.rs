@@ -3,7 +3,7 @@
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use identdesk_domain::{Environment, Region, Role};
+use identdesk_domain::{ApiPermission, Environment, Region, Role};
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -37,6 +37,23 @@ pub struct ClientKey {
     pub key_id: String,
     pub tenant_id: String,
     pub environment: Environment,
+    pub permissions: Vec<ApiPermission>,
+}
+
+impl ClientKey {
+    /// Refuses what the key was not given.
+    pub fn require(&self, permission: ApiPermission) -> Result<()> {
+        if self.permissions.contains(&permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!("this API key does not hold the {permission} permission")))
+        }
+    }
+}
+
+/// The permissions stored with a key, as written in `api_keys.permissions`.
+pub(super) fn permissions_from(text: &str) -> Result<Vec<ApiPermission>> {
+    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored API key permissions: {e}")))
 }
 
 /// A secret shown to its owner once; `Debug` never prints it.
@@ -316,7 +333,7 @@ impl Store {
 
     /// Creates an API key for a client system; the key itself is returned once and stored hashed.
     pub async fn create_api_key(&self, tenant_id: &str, environment: Environment) -> Result<(String, Secret)> {
-        self.create_api_key_by(tenant_id, environment, &Actor::System).await
+        self.create_api_key_by(tenant_id, environment, ApiPermission::ALL, &Actor::System).await
     }
 
     /// Creates an API key; `actor` is who asked for it, for the audit trail.
@@ -324,19 +341,28 @@ impl Store {
         &self,
         tenant_id: &str,
         environment: Environment,
+        permissions: &[ApiPermission],
         actor: &Actor,
     ) -> Result<(String, Secret)> {
+        if permissions.is_empty() {
+            return Err(Error::InvalidBody("a key needs at least one permission".into()));
+        }
+        let mut permissions = permissions.to_vec();
+        permissions.sort();
+        permissions.dedup();
         let id = new_id();
         let key = random_token(&format!("idk_{}_", environment.as_str()));
         let mut tx = self.begin().await?;
         sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, environment, key_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_keys (id, tenant_id, environment, key_hash, created_at_ms, permissions) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&id)
         .bind(tenant_id)
         .bind(environment.as_str())
         .bind(sha256_hex(key.as_bytes()))
         .bind(now_ms())
+        .bind(serde_json::to_string(&permissions).expect("permissions serialise"))
         .execute(&mut *tx)
         .await?;
         audit::append(
@@ -345,7 +371,7 @@ impl Store {
             actor,
             "apikey.created",
             &format!("apikey:{id}"),
-            json!({"environment": environment}),
+            json!({"environment": environment, "permissions": permissions}),
         )
         .await?;
         tx.commit().await?;
@@ -354,7 +380,7 @@ impl Store {
 
     pub async fn api_key_client(&self, key: &str) -> Result<ClientKey> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, environment FROM api_keys WHERE key_hash = $1 AND revoked_at_ms IS NULL",
+            "SELECT id, tenant_id, environment, permissions FROM api_keys WHERE key_hash = $1 AND revoked_at_ms IS NULL",
         )
         .bind(sha256_hex(key.as_bytes()))
         .fetch_optional(self.reader())
@@ -364,6 +390,7 @@ impl Store {
             key_id: row.try_get("id")?,
             tenant_id: row.try_get("tenant_id")?,
             environment: row.try_get::<String, _>("environment")?.parse()?,
+            permissions: permissions_from(&row.try_get::<String, _>("permissions")?)?,
         })
     }
 }

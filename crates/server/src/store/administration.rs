@@ -28,6 +28,7 @@ pub struct UserAccount {
 pub struct ApiKeyInfo {
     pub id: String,
     pub environment: Environment,
+    pub permissions: Vec<identdesk_domain::ApiPermission>,
     pub created_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
 }
@@ -48,6 +49,7 @@ fn key_from_row(r: &sqlx::any::AnyRow) -> Result<ApiKeyInfo> {
     Ok(ApiKeyInfo {
         id: r.try_get("id")?,
         environment: r.try_get::<String, _>("environment")?.parse()?,
+        permissions: super::accounts::permissions_from(&r.try_get::<String, _>("permissions")?)?,
         created_at_ms: r.try_get("created_at_ms")?,
         revoked_at_ms: r.try_get("revoked_at_ms")?,
     })
@@ -140,7 +142,7 @@ impl Store {
     /// The tenant's API keys, newest first.
     pub async fn api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyInfo>> {
         let rows = sqlx::query(
-            "SELECT id, environment, created_at_ms, revoked_at_ms FROM api_keys WHERE tenant_id = $1 \
+            "SELECT id, environment, permissions, created_at_ms, revoked_at_ms FROM api_keys WHERE tenant_id = $1 \
              ORDER BY created_at_ms DESC, id",
         )
         .bind(tenant_id)
