@@ -113,6 +113,13 @@ impl SubmittedDocument {
 }
 
 /// The profile's date of birth, when it is a date.
+/// The youngest age anything in the submission gives the applicant: the profile's date of birth
+/// and every document's MRZ. A child is treated as one as soon as one source says so.
+pub fn youngest_age(submission: &Submission, today: Date) -> Option<i32> {
+    let from_documents = submission.documents.iter().filter_map(|d| d.mrz(today).and_then(|m| m.fields.birth_date));
+    profile_dob(&submission.profile).into_iter().chain(from_documents).map(|dob| dob.years_until(today)).min()
+}
+
 pub fn profile_dob(profile: &ApplicantInfo) -> Option<Date> {
     profile.dob.as_deref().and_then(Date::parse_iso)
 }

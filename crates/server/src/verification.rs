@@ -21,6 +21,7 @@ use sha2::Sha256;
 
 use crate::api::AppState;
 use crate::error::{Error, Result};
+use crate::store::audit::Actor;
 use crate::store::checks::Job;
 
 /// How long a worker holds a job before another may take it over.
@@ -260,6 +261,16 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
     let submission =
         Submission { profile: applicant.info, phone: signals.phone, email: signals.email, documents, ip_country };
     let today = Date::today();
+    // A child found only now (the document's date of birth) is erased like one found at the
+    // start, unless the client recorded a parent's consent.
+    if let Some(age) = identdesk_checks::submission::youngest_age(&submission, today) {
+        let (_, majority) = store.data_protection(&job.tenant_id).await?;
+        if i64::from(age) < majority && !store.has_parental_consent(&job.tenant_id, &job.applicant_id).await? {
+            let reason = crate::store::erasure::ErasureReason::Minor;
+            crate::erasure::erase(state, &job.tenant_id, &job.applicant_id, &Actor::System, reason).await?;
+            return Ok(());
+        }
+    }
     let verification = Arc::clone(&state.verification);
     let identifiers = verification.submission_identifiers(&submission, today);
     let duplicates = store.find_duplicates(&job.tenant_id, &job.applicant_id, &identifiers).await?;

@@ -104,3 +104,55 @@ async fn applicants_are_erased_when_their_time_is_up_and_children_need_consent()
         assert_eq!(res.status(), 201, "{b}: with a parent's consent on record");
     }
 }
+
+/// Uploads a passport whose MRZ gives `dob` (YYMMDD) and submits the applicant.
+async fn submit_with_passport_born(s: &TestServer, key: &str, id: &str, last: &str, dob: &str) {
+    let mrz = identdesk_checks::mrz::compose_td3(&last.to_uppercase(), "RUTH", "NX5050505", "NLD", dob, "340101");
+    let form = reqwest::multipart::Form::new()
+        .text("type", "PASSPORT")
+        .text("side", "FRONT")
+        .text("country", "NLD")
+        .text("mrz", mrz)
+        .part("file", reqwest::multipart::Part::bytes(common::video::png()).file_name("passport.png"));
+    let url = s.at(&format!("/applicants/{id}/documents"));
+    let res = s.http.post(url).header("X-Api-Key", key).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", s.backend);
+    let res = s.http.post(s.at(&format!("/applicants/{id}/submit"))).header("X-Api-Key", key).send().await.unwrap();
+    assert!(res.status().is_success(), "{}", s.backend);
+}
+
+#[tokio::test]
+async fn a_child_found_only_on_the_document_is_erased_unless_a_parent_consented() {
+    for s in TestServer::all().await {
+        let b = s.backend;
+        let key = s.api_key().await;
+        let supervisor = s.staff("sue@acme.test", Role::Supervisor).await;
+        // The profile says adult; the passport's MRZ says ten years old.
+        let year = 1970 + now_ms() / (365 * DAY_MS) - 10;
+        let mrz_dob = format!("{:02}0601", year % 100);
+        let mut ids = Vec::new();
+        for (last, consent) in [("Kid", false), ("Kidwithconsent", true)] {
+            let created: Value = create(&s, &key, last, "1980-01-01", consent).await.json().await.unwrap();
+            let id = created["id"].as_str().unwrap().to_owned();
+            submit_with_passport_born(&s, &key, &id, last, &mrz_dob).await;
+            ids.push(id);
+        }
+        // The checks run on their own; the child without consent is gone when they finish.
+        let mut gone = false;
+        for _ in 0..300 {
+            if !exists(&s, &key, &ids[0]).await {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(gone, "{b}: the child was not erased");
+        let kept = s.checked(&key, &ids[1]).await;
+        assert_ne!(kept["status"], "pending", "{b}: checked and kept with a parent's consent");
+        let audit: Vec<Value> =
+            s.http.get(s.at("/audit?limit=1000")).bearer_auth(&supervisor).send().await.unwrap().json().await.unwrap();
+        let erased = audit.iter().find(|e| e["action"] == "applicant.erased").expect("the erasure is audited");
+        assert_eq!(erased["subject"], format!("applicant:{}", ids[0]), "{b}");
+        assert!(erased["detail"].as_str().unwrap().contains("minor"), "{b}: {erased}");
+    }
+}

@@ -37,6 +37,10 @@ pub enum FeedEntity {
         case_id: String,
         body: String,
     },
+    /// The applicant was erased on the server: nothing of them may stay here.
+    Erased {
+        applicant_id: String,
+    },
     /// A kind of change this console does not know (a newer server): skipped.
     Other,
 }
@@ -58,6 +62,8 @@ struct WireChange<'a> {
     case: Option<&'a serde_json::value::RawValue>,
     #[serde(borrow)]
     decision: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "applicantId")]
+    applicant_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +111,10 @@ fn parse_page(text: &str) -> Result<ChangePage> {
         .map(|c| match (c.entity.as_ref(), c.case, c.decision) {
             ("case", Some(case), _) => FeedChange::case(c.seq, case.get()),
             ("decision", _, Some(decision)) => FeedChange::decision(c.seq, decision.get()),
+            ("erased", _, _) if c.applicant_id.is_some() => Ok(FeedChange {
+                seq: c.seq,
+                entity: FeedEntity::Erased { applicant_id: c.applicant_id.unwrap_or_default() },
+            }),
             _ => Ok(FeedChange { seq: c.seq, entity: FeedEntity::Other }),
         })
         .collect::<Result<_>>()?;

@@ -56,12 +56,14 @@ impl Cache {
     pub async fn apply(&self, changes: &[FeedChange], next_cursor: i64) -> Result<()> {
         let mut cases = Vec::new();
         let mut decisions = Vec::new();
+        let mut erased = Vec::new();
         for change in changes {
             match &change.entity {
                 FeedEntity::Case { id, state, holder_id, version, body } => {
                     cases.push((id, state, holder_id, *version, change.seq, body));
                 }
                 FeedEntity::Decision { case_id, body } => decisions.push((case_id, change.seq, body)),
+                FeedEntity::Erased { applicant_id } => erased.push(applicant_id),
                 FeedEntity::Other => {}
             }
         }
@@ -91,6 +93,21 @@ impl Cache {
                 query = query.bind(*case_id).bind(*seq).bind(*body);
             }
             query.execute(&mut *tx).await?;
+        }
+        // An erased applicant's cases, decisions, details and images go, and so do decisions on
+        // them still waiting to be sent: the server would refuse them, and they name the person.
+        for applicant_id in erased {
+            let theirs = "SELECT id FROM cases WHERE json_extract(body, '$.applicantId') = ?";
+            for table in ["media", "case_details", "decisions", "outbox"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE case_id IN ({theirs})"))
+                    .bind(applicant_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(&format!("DELETE FROM cases WHERE id IN ({theirs})"))
+                .bind(applicant_id)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query("UPDATE sync_state SET cursor = MAX(cursor, ?), last_sync_ms = ?")
             .bind(next_cursor)

@@ -82,3 +82,55 @@ async fn a_reviewer_finishes_a_case_while_the_server_is_away() {
     assert!(cache.detail(&case).await.unwrap().is_none());
     assert!(cache.media(&document).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn an_erased_applicant_leaves_the_console_at_once() {
+    let mut server = ServerProcess::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::new(&server.url, dir.path().to_path_buf());
+    let login = json!({"email": REVIEWER, "password": server.passwords[REVIEWER]});
+    desk.request(request("POST", "/auth/login", Some(login))).await.unwrap();
+    let case = server.assign_cases(REVIEWER, 1).await.remove(0);
+    let detail = desk.request(request("GET", &format!("/cases/{case}"), None)).await.unwrap();
+    let applicant = detail["case"]["applicantId"].as_str().unwrap().to_owned();
+    let document = detail["documents"][0]["id"].as_str().unwrap().to_owned();
+
+    // The client system has the applicant erased (the demo's applicants are production's).
+    let out = std::process::Command::new(&server.binary)
+        .args(["--data-dir", server.data.path().to_str().unwrap(), "apikey", "create", "--env", "production"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let res = server
+        .http
+        .delete(format!("{}/api/v1/applicants/{applicant}", server.url))
+        .header("X-Api-Key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // The console hears of it through push and drops the case, its detail and its images: with
+    // the server gone, nothing of the applicant can be read from the cache.
+    let mut dropped = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let cache = identdesk_sync::cache::Cache::open(
+            &dir.path().join(format!("cache-{}.db", detail["case"]["holderId"].as_str().unwrap())),
+        )
+        .await
+        .unwrap();
+        if cache.detail(&case).await.unwrap().is_none()
+            && cache.media(&document).await.unwrap().is_none()
+            && cache.case(&case).await.unwrap().is_none()
+        {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "the erased applicant is still in the console's cache");
+    server.stop();
+    let offline = desk.request(request("GET", &format!("/cases/{case}"), None)).await;
+    assert_eq!(offline.unwrap_err().code, "NOT_CACHED");
+}

@@ -166,6 +166,10 @@ export type Change = {
   decision: Decision;
   entity: "decision";
   seq: number;
+} | {
+  applicantId: string;
+  entity: "erased";
+  seq: number;
 };
 
 export interface ChangePage {

@@ -162,14 +162,26 @@ pub struct CasePage {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", tag = "entity")]
 pub enum Change {
-    Case { seq: i64, case: Case },
-    Decision { seq: i64, decision: Decision },
+    Case {
+        seq: i64,
+        case: Case,
+    },
+    Decision {
+        seq: i64,
+        decision: Decision,
+    },
+    /// The applicant was erased: a console drops everything it keeps of them.
+    #[serde(rename_all = "camelCase")]
+    Erased {
+        seq: i64,
+        applicant_id: String,
+    },
 }
 
 impl Change {
     pub fn seq(&self) -> i64 {
         match self {
-            Change::Case { seq, .. } | Change::Decision { seq, .. } => *seq,
+            Change::Case { seq, .. } | Change::Decision { seq, .. } | Change::Erased { seq, .. } => *seq,
         }
     }
 }
@@ -586,8 +598,19 @@ impl Store {
         .bind(limit + 1)
         .fetch_all(&mut *tx)
         .await?;
+        // Erased applicants leave no rows to change: their erasure events say it.
+        let erasures = sqlx::query(
+            "SELECT seq, subject FROM audit_events WHERE tenant_id = $1 AND seq > $2 AND action = 'applicant.erased' \
+             ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(cursor)
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        let fetched_more = cases.len() > limit as usize || decisions.len() > limit as usize;
+        let fetched_more =
+            cases.len() > limit as usize || decisions.len() > limit as usize || erasures.len() > limit as usize;
         let mut all = Vec::with_capacity(cases.len() + decisions.len());
         for row in &cases {
             let case = case_from_row(row)?;
@@ -596,6 +619,11 @@ impl Store {
         for row in &decisions {
             let decision = decision_from_row(row)?;
             all.push(Change::Decision { seq: decision.change_seq, decision });
+        }
+        for row in &erasures {
+            let subject: String = row.try_get("subject")?;
+            let applicant_id = subject.trim_start_matches("applicant:").to_owned();
+            all.push(Change::Erased { seq: row.try_get("seq")?, applicant_id });
         }
         // A decision and its case share the seq of the event that decided the case; a page
         // never ends between them, or the next page (after that seq) would miss one.

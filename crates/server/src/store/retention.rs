@@ -35,6 +35,17 @@ impl Store {
         Ok((int_column(&row, "retention_days")?, int_column(&row, "age_of_majority")?))
     }
 
+    /// Whether the client recorded a parent's consent for the applicant.
+    pub async fn has_parental_consent(&self, tenant_id: &str, applicant_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT parental_consent_at_ms FROM applicants WHERE id = $1 AND tenant_id = $2")
+            .bind(applicant_id)
+            .bind(tenant_id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(Error::NotFound("applicant"))?;
+        Ok(super::optional_int_column(&row, "parental_consent_at_ms")?.is_some())
+    }
+
     /// The client reports that the business relationship with the applicant ended.
     pub async fn end_relationship(&self, tenant_id: &str, applicant_id: &str) -> Result<()> {
         let done = sqlx::query("UPDATE applicants SET relationship_ended_at_ms = $1 WHERE id = $2 AND tenant_id = $3")
