@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::video::{consent_and_join, invite, next_call, png};
-use common::{error_of, files_under, upload_passport, TestServer};
+use common::{checked_applicant, error_of, files_under, TestServer};
 use identdesk_domain::Role;
 use identdesk_server::store::Backend;
 use serde_json::{json, Value};
@@ -102,24 +102,9 @@ async fn an_erased_applicant_leaves_no_trace_but_the_audit_event() {
         assert_eq!(res.status(), 201, "{b}");
 
         // The applicant, a document with its number, submitted and checked.
-        let applicant: Value = s
-            .http
-            .post(s.at("/applicants"))
-            .header("X-Api-Key", &key)
-            .json(&json!({"externalUserId": "crm-erase-1", "info": {"firstName": FIRST, "lastName": LAST,
-                "dob": "1979-11-02", "email": EMAIL, "phone": PHONE, "nationality": "NLD"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = applicant["id"].as_str().unwrap().to_owned();
-        upload_passport(&s, &key, &id, png(), Some(DOC_NUMBER)).await;
-        let res =
-            s.http.post(s.at(&format!("/applicants/{id}/submit"))).header("X-Api-Key", &key).send().await.unwrap();
-        assert!(res.status().is_success(), "{b}");
-        s.checked(&key, &id).await;
+        let profile = json!({"externalUserId": "crm-erase-1", "info": {"firstName": FIRST, "lastName": LAST,
+            "dob": "1979-11-02", "email": EMAIL, "phone": PHONE, "nationality": "NLD"}});
+        let id = checked_applicant(&s, &key, profile, png(), DOC_NUMBER).await;
 
         // A reviewer decides its case, naming the applicant in the comments.
         let cases: Value = s

@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::video::{consent_and_join, invite, next_call, png, screenshot};
-use common::{error_of, upload_passport, TestServer};
+use common::{checked_applicant, error_of, TestServer};
 use identdesk_domain::{Environment, Role};
 use identdesk_server::store::accounts::sha256_hex;
 use serde_json::{json, Value};
@@ -42,25 +42,10 @@ async fn a_client_exports_everything_about_one_applicant_in_one_archive() {
         let operator = s.staff("olga@acme.test", Role::VideoOperator).await;
         let supervisor = s.staff("sue@acme.test", Role::Supervisor).await;
 
-        let created: Value = s
-            .http
-            .post(s.at("/applicants"))
-            .header("X-Api-Key", &key)
-            .json(&json!({"externalUserId": "crm-export-1", "info": {"firstName": "Ottilie", "lastName": "Brandvold",
-                "dob": "1981-02-03", "email": "ottilie@example.test", "nationality": "NOR"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = created["id"].as_str().unwrap().to_owned();
+        let profile = json!({"externalUserId": "crm-export-1", "info": {"firstName": "Ottilie",
+            "lastName": "Brandvold", "dob": "1981-02-03", "email": "ottilie@example.test", "nationality": "NOR"}});
         let passport = png();
-        upload_passport(&s, &key, &id, passport.clone(), Some("NX9988776")).await;
-        let res =
-            s.http.post(s.at(&format!("/applicants/{id}/submit"))).header("X-Api-Key", &key).send().await.unwrap();
-        assert!(res.status().is_success(), "{b}");
-        s.checked(&key, &id).await;
+        let id = checked_applicant(&s, &key, profile, passport.clone(), "NX9988776").await;
         let case: Value = s
             .http
             .post(s.at("/cases/claim?kind=review"))

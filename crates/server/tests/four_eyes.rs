@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::video::{new_applicant, png};
-use common::{error_of, upload_passport, TestServer};
+use common::video::png;
+use common::{checked_applicant, error_of, TestServer};
 use identdesk_domain::Role;
 use serde_json::{json, Value};
 
@@ -47,11 +47,9 @@ async fn user_id(s: &TestServer, token: &str) -> String {
 /// A submitted applicant with a passport, checked, whose review case the supervisor hands to
 /// `reviewer`; returns (applicant id, case).
 async fn review_case_for(s: &TestServer, key: &str, staff: &Staff, reviewer: &str, name: &str) -> (String, Value) {
-    let id = new_applicant(s, key, name).await;
-    upload_passport(s, key, &id, png(), Some("C01X00T47")).await;
-    let res = s.http.post(s.at(&format!("/applicants/{id}/submit"))).header("X-Api-Key", key).send().await.unwrap();
-    assert!(res.status().is_success(), "{}", s.backend);
-    s.checked(key, &id).await;
+    let profile = json!({"externalUserId": format!("crm-{name}"),
+        "info": {"firstName": name, "lastName": "Example", "dob": "1985-04-12", "nationality": "DEU"}});
+    let id = checked_applicant(s, key, profile, png(), "C01X00T47").await;
     let cases = get(s, &staff.supervisor, &format!("/cases?applicantId={id}&kind=review")).await;
     let case_id = cases["items"][0]["id"].as_str().unwrap_or_else(|| panic!("{}: no review case: {cases}", s.backend));
     let res =

@@ -265,14 +265,10 @@ impl Store {
                 "the applicant is {status}; only a new applicant can be submitted"
             )));
         }
-        let docs = sqlx::query("SELECT sha256 FROM documents WHERE applicant_id = $1")
-            .bind(applicant_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        if docs.is_empty() {
+        let hashes = document_hashes(&mut tx, applicant_id).await?;
+        if hashes.is_empty() {
             return Err(Error::InvalidState("the applicant has no documents yet; upload at least one".into()));
         }
-        let hashes = docs.iter().map(|d| d.try_get::<String, _>("sha256")).collect::<Result<Vec<_>, _>>()?;
         let now = now_ms();
         sqlx::query("UPDATE applicants SET status = $1, evidence_hash = $2, updated_at_ms = $3 WHERE id = $4")
             .bind(ApplicantStatus::Pending.as_str())
@@ -332,6 +328,15 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The hashes of an applicant's documents: what their evidence hash is built from.
+pub(super) async fn document_hashes(tx: &mut super::Tx, applicant_id: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT sha256 FROM documents WHERE applicant_id = $1")
+        .bind(applicant_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get::<String, _>("sha256")).collect::<Result<_, _>>()?)
 }
 
 async fn insert_document(

@@ -39,13 +39,9 @@ impl Store {
         let verdict = self.verdict(tenant_id, applicant_id).await?;
         let mut files: Vec<ExportFile> = Vec::new();
         for d in &documents {
-            let row = sqlx::query("SELECT storage_key FROM documents WHERE id = $1")
-                .bind(&d.id)
-                .fetch_one(self.reader())
-                .await?;
             files.push(ExportFile {
                 name: format!("documents/{}.{}", d.id, extension(&d.content_type)),
-                storage_key: row.try_get("storage_key")?,
+                storage_key: d.storage_key.clone(),
                 sha256: d.sha256.clone(),
             });
         }

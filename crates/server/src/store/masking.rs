@@ -3,9 +3,8 @@
 //! back to review.
 
 use serde_json::json;
-use sqlx::Row;
 
-use super::applicants::{document_from_row, evidence_hash, Document};
+use super::applicants::{document_from_row, document_hashes, evidence_hash, Document};
 use super::audit::{self, Actor};
 use super::cases::{case_from_row, NewCase, CASE_COLUMNS};
 use super::{now_ms, Store};
@@ -52,7 +51,6 @@ impl Store {
                 .await?
                 .ok_or(Error::NotFound("document"))?;
         let original = document_from_row(&row)?;
-        let original_storage_key: String = row.try_get("storage_key")?;
         // Cases before the applicant, as the queue writer locks them: no deadlock between the two.
         let open_checks = sqlx::query(&format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id = $1 AND kind = 'four_eyes' AND state <> 'decided' \
@@ -78,13 +76,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         // The evidence hash exists from submission on; before that nothing was decided on it.
-        let hashes: Vec<String> = sqlx::query("SELECT sha256 FROM documents WHERE applicant_id = $1")
-            .bind(&original.applicant_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("sha256"))
-            .collect::<Result<_, _>>()?;
+        let hashes = document_hashes(&mut tx, &original.applicant_id).await?;
         sqlx::query(
             "UPDATE applicants SET evidence_hash = $1, updated_at_ms = $2 WHERE id = $3 AND evidence_hash IS NOT NULL",
         )
@@ -136,6 +128,6 @@ impl Store {
         }
         tx.commit().await?;
         let document = self.document(tenant_id, document_id).await?;
-        Ok(Masked { document, original_storage_key, voided_decisions, change_seq })
+        Ok(Masked { document, original_storage_key: original.storage_key, voided_decisions, change_seq })
     }
 }

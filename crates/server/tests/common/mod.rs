@@ -249,3 +249,16 @@ pub async fn upload_passport(s: &TestServer, api_key: &str, applicant: &str, ima
         .unwrap();
     assert_eq!(res.status(), 201, "{}: {}", s.backend, res.text().await.unwrap());
 }
+
+/// Creates an applicant from `body` (the create request), uploads `passport` as their passport
+/// with `number`, submits and waits for the checks; returns the applicant's id.
+pub async fn checked_applicant(s: &TestServer, api_key: &str, body: Value, passport: Vec<u8>, number: &str) -> String {
+    let res = s.http.post(s.at("/applicants")).header("X-Api-Key", api_key).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", s.backend);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    upload_passport(s, api_key, &id, passport, Some(number)).await;
+    let res = s.http.post(s.at(&format!("/applicants/{id}/submit"))).header("X-Api-Key", api_key).send().await.unwrap();
+    assert!(res.status().is_success(), "{}: submit", s.backend);
+    s.checked(api_key, &id).await;
+    id
+}
