@@ -123,7 +123,9 @@ impl Desk {
 
     /// Answers one request of the UI.
     pub async fn request(&self, request: UiRequest) -> Result<Value, UiError> {
-        let parts: Vec<&str> = request.path.trim_start_matches('/').split(['/', '?']).collect();
+        // Routed on the path alone: `/cases?state=queued` is the case list, not a case.
+        let route = request.path.split_once('?').map_or(request.path.as_str(), |(route, _)| route);
+        let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
         match (request.method.as_str(), parts.as_slice()) {
             ("POST", ["auth", "login"]) => self.sign_in(request.body.unwrap_or_default()).await,
             ("POST", ["auth", "logout"]) => self.sign_out().await,

@@ -41,6 +41,11 @@ async fn a_reviewer_finishes_a_case_while_the_server_is_away() {
     // Passed on as it is: the labels catalogue.
     let labels = desk.request(request("GET", "/labels", None)).await.unwrap();
     assert!(labels.as_array().unwrap().len() >= 60);
+    // A list with a query is the list, not a case named by the query.
+    let me = signed_in["user"]["id"].as_str().unwrap();
+    let mine = desk.request(request("GET", &format!("/cases?state=claimed&holderId={me}"), None)).await.unwrap();
+    let ids: Vec<&Value> = mine["items"].as_array().unwrap().iter().map(|c| &c["id"]).collect();
+    assert!(ids.contains(&&json!(case)), "the queue screen's list of my cases: {mine}");
 
     server.stop();
     let offline = desk.request(request("GET", &format!("/cases/{case}"), None)).await.unwrap();
