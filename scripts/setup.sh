@@ -22,8 +22,9 @@ need_packages() {
 # The packages the server needs to build and run; the Rust toolchain is expected on PATH.
 need_build_packages() {
   # libdbus-1-dev: the Secret Service keyring (identdesk-sync); libvpx-dev and libopus-dev: the
-  # video call's codecs (crates/media); WebKitGTK and the rest: the desktop app (Tauri).
-  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev libvpx-dev libopus-dev \
+  # video call's codecs, libasound2-dev: the operator's microphone and loudspeaker (crates/media);
+  # WebKitGTK and the rest: the desktop app (Tauri).
+  need_packages build-essential pkg-config curl ca-certificates libdbus-1-dev libvpx-dev libopus-dev libasound2-dev \
     libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
   command -v cargo >/dev/null || { echo "cargo is missing: install Rust from rustup.rs first" >&2; exit 1; }
 }
@@ -76,4 +77,30 @@ start_test_postgres() {
   "$bin/psql" -q -X -At "$IDENTDESK_TEST_PG_URL" -c \
     "SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE datname LIKE 'idt_%'" \
     | "$bin/psql" -q -X "$IDENTDESK_TEST_PG_URL" >/dev/null
+}
+
+# Starts a private PulseAudio whose only device is a null sink, its monitor the default source:
+# what the operator's loudspeaker plays, their microphone hears, on a real device clock. ALSA
+# reaches it through the pulse plugin (libasound2-plugins), as on a desktop. Exports
+# PULSE_SERVER, and IDENTDESK_REQUIRE_AUDIO so that the audio tests fail rather than skip.
+start_test_audio() {
+  need_packages pulseaudio pulseaudio-utils libasound2-plugins
+  local dir=${IDENTDESK_AUDIO_DIR:-/var/tmp/identdesk-test-audio}
+  export PULSE_SERVER="unix:$dir/native"
+  export IDENTDESK_REQUIRE_AUDIO=1
+  if pactl info >/dev/null 2>&1; then return; fi
+  echo "==> starting the test PulseAudio (a null sink looped back to the default source)"
+  mkdir -p "$dir"
+  rm -f "$dir/native" "$dir/pid"
+  cat >"$dir/default.pa" <<PA
+load-module module-native-protocol-unix auth-anonymous=1 socket=$dir/native
+load-module module-null-sink sink_name=identdesk_loop rate=48000 channels=1 sink_properties=device.description=IdentDesk-loop-back
+set-default-sink identdesk_loop
+set-default-source identdesk_loop.monitor
+PA
+  HOME="$dir" XDG_RUNTIME_DIR="$dir" pulseaudio -n -F "$dir/default.pa" --exit-idle-time=-1 --daemonize=yes \
+    --use-pid-file=yes --log-target="file:$dir/log" 2>/dev/null
+  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "the test PulseAudio did not start; see $dir/log" >&2
+  exit 1
 }

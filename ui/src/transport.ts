@@ -96,6 +96,8 @@ export interface CallScreen {
     height: number;
     framesDecoded: number;
   };
+  /** The operator's microphone and loudspeaker; `null` where none could be used (see problems). */
+  audio: { microphone: string | null; loudspeaker: string | null; problems: string[] };
   shots: { n: number; tag: string; sha256: string; capturedAtMs: number; width: number; height: number }[];
   /** The call is over on this side too: hung up, the recording uploaded. */
   hungUp: boolean;

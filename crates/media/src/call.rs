@@ -26,6 +26,7 @@ use webrtc::peer_connection::{
 
 use crate::audio::{AudioSource, OperatorAudio};
 use crate::frame::Frame;
+use crate::os_audio::Loudspeaker;
 use crate::quality::{CallQuality, QualityCounters};
 use crate::recording::{IvfRecorder, OpusRecorder, RecordingFiles, APPLICANT_AUDIO, APPLICANT_VIDEO, OPERATOR_AUDIO};
 use crate::vp8::Vp8Decoder;
@@ -53,6 +54,8 @@ pub struct CallConfig {
     pub recording_dir: PathBuf,
     /// How long ICE gathering may take before the answer goes out with what it has.
     pub gathering_timeout: Duration,
+    /// Where the applicant's voice is played; `None`: only recorded.
+    pub loudspeaker: Option<Loudspeaker>,
 }
 
 impl CallConfig {
@@ -62,6 +65,7 @@ impl CallConfig {
             udp_addrs: Vec::new(),
             recording_dir: recording_dir.into(),
             gathering_timeout: Duration::from_secs(3),
+            loudspeaker: None,
         }
     }
 }
@@ -162,6 +166,7 @@ struct Shared {
     recording_dir: PathBuf,
     video: Mutex<Option<IvfRecorder>>,
     applicant_audio: Mutex<Option<OpusRecorder>>,
+    loudspeaker: Option<Loudspeaker>,
     frame_numbers: AtomicU64,
 }
 
@@ -280,11 +285,29 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     *shared.video.lock().expect("not poisoned") = recorder;
 }
 
+/// Records the applicant's voice as it came, and plays it on the loudspeaker when there is one.
 async fn receive_audio(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     let mut recorder = OpusRecorder::create(&shared.recording_dir.join(APPLICANT_AUDIO)).ok();
+    let mut playback = shared.loudspeaker.as_ref().and_then(|speaker| {
+        match opus::Decoder::new(crate::audio::SAMPLE_RATE, opus::Channels::Mono) {
+            Ok(decoder) => Some((speaker, decoder)),
+            Err(e) => {
+                tracing::error!("the applicant cannot be heard: {e}");
+                None
+            }
+        }
+    });
+    // Opus packets last at most 120 ms.
+    let mut pcm = vec![0i16; crate::audio::SAMPLE_RATE as usize * 120 / 1000];
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
         shared.quality.audio_packet(packet.payload.len() + 12);
+        if let Some((speaker, decoder)) = playback.as_mut() {
+            match decoder.decode(&packet.payload, &mut pcm, false) {
+                Ok(samples) => speaker.play(&pcm[..samples]),
+                Err(e) => tracing::debug!("applicant audio packet not decoded: {e}"),
+            }
+        }
         if let Some(r) = recorder.as_mut() {
             if let Err(e) = r.write_packet(&packet) {
                 tracing::error!("audio recording stopped: {e}");
@@ -343,6 +366,7 @@ impl OperatorCall {
             recording_dir: config.recording_dir.clone(),
             video: Mutex::new(None),
             applicant_audio: Mutex::new(None),
+            loudspeaker: config.loudspeaker.clone(),
             frame_numbers: AtomicU64::new(0),
         });
         let udp_addrs: Vec<SocketAddr> = if config.udp_addrs.is_empty() {

@@ -14,9 +14,10 @@ use image::ExtendedColorType;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use crate::audio::Tone;
+use crate::audio::{AudioSource, Tone};
 use crate::call::{CallConfig, CallEvent};
 use crate::frame::Frame;
+use crate::os_audio::{Loudspeaker, Microphone};
 use crate::quality::CallQuality;
 use crate::session::{CallPlan, OperatorClient, PlannedFeature, ServerNews};
 use crate::{MediaError, OperatorCall, Screenshot};
@@ -61,6 +62,45 @@ pub struct ShotView {
     pub evidence_id: String,
 }
 
+/// The operator's audio devices in this call.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioDevices {
+    /// The microphone the applicant hears; `None`: a quiet tone tells them the line is open.
+    pub microphone: Option<String>,
+    /// Where the applicant is heard; `None`: only recorded.
+    pub loudspeaker: Option<String>,
+    /// What is wrong with a missing device, in the operator's words.
+    pub problems: Vec<String>,
+}
+
+/// Opens the system's default microphone and loudspeaker; whatever fails, the call goes on
+/// without it and the screen says why.
+fn open_audio() -> (Box<dyn AudioSource>, Option<Loudspeaker>, AudioDevices) {
+    let mut devices = AudioDevices::default();
+    let loudspeaker = match Loudspeaker::open_default() {
+        Ok(speaker) => {
+            devices.loudspeaker = Some(speaker.name().to_owned());
+            Some(speaker)
+        }
+        Err(e) => {
+            devices.problems.push(format!("{e}: the applicant cannot be heard, only recorded"));
+            None
+        }
+    };
+    let source: Box<dyn AudioSource> = match Microphone::open_default() {
+        Ok(microphone) => {
+            devices.microphone = Some(microphone.name().to_owned());
+            Box::new(microphone)
+        }
+        Err(e) => {
+            devices.problems.push(format!("{e}: the applicant hears a quiet tone instead of you"));
+            Box::new(Tone::new(440.0))
+        }
+    };
+    (source, loudspeaker, devices)
+}
+
 /// Everything the call screen shows, as one reading.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,6 +118,7 @@ pub struct CallScreen {
     pub ended: Option<String>,
     pub first_frame_ms: Option<f64>,
     pub quality: CallQuality,
+    pub audio: AudioDevices,
     pub shots: Vec<ShotView>,
     /// The call is over on this side too: hung up, the recording uploaded.
     pub hung_up: bool,
@@ -95,6 +136,7 @@ struct ActiveCall {
     connection: Connection,
     ended: Option<String>,
     first_frame_ms: Option<f64>,
+    audio: AudioDevices,
     recording_dir: PathBuf,
 }
 
@@ -139,6 +181,7 @@ impl ActiveCall {
             ended: self.ended.clone(),
             first_frame_ms: self.first_frame_ms,
             quality: self.call.quality().await,
+            audio: self.audio.clone(),
             shots: self
                 .shots
                 .iter()
@@ -195,9 +238,12 @@ impl CallDesk {
         let client = OperatorClient::new(&server, &token);
         let Some(plan) = client.next().await? else { return Ok(None) };
         let recording_dir = self.recordings.join(&plan.session.id);
-        let config = CallConfig::new(&recording_dir);
-        // No microphone capture yet: a quiet tone tells the applicant the line is open.
-        let connected = client.connect(&plan, &config, Box::new(Tone::new(440.0)), OFFER_TIMEOUT).await;
+        let mut config = CallConfig::new(&recording_dir);
+        let (source, loudspeaker, audio) = tokio::task::spawn_blocking(open_audio)
+            .await
+            .map_err(|e| MediaError::AudioDevice(format!("the audio devices could not be opened: {e}")))?;
+        config.loudspeaker = loudspeaker;
+        let connected = client.connect(&plan, &config, source, OFFER_TIMEOUT).await;
         let (mut call, news) = match connected {
             Ok(c) => c,
             Err(e) => {
@@ -221,6 +267,7 @@ impl CallDesk {
             connection: Connection::Connecting,
             ended: None,
             first_frame_ms: None,
+            audio,
             recording_dir,
         });
         Ok(Some(active.screen().await))

@@ -1,6 +1,6 @@
 //! IdentDesk's media core: the operator side of a video identification, with no window. The
 //! WebRTC peer (`call`), VP8 decoding (`vp8`), pictures (`frame`), exact screenshots
-//! (`screenshot`), the operator's audio (`audio`), call quality (`quality`) and the recording
+//! (`screenshot`), the operator's audio (`audio`; the microphone and loudspeaker in `os_audio`), call quality (`quality`) and the recording
 //! (`recording`, and `webm` for playback), the operator's client for the server (`session`), the call as the desktop's
 //! call screen drives it (`call_desk`), and a synthetic camera for tests (`fake_camera`). The
 //! desktop app shows what this produces; tests drive it directly.
@@ -10,6 +10,7 @@ pub mod call;
 pub mod call_desk;
 pub mod fake_camera;
 pub mod frame;
+pub mod os_audio;
 pub mod quality;
 pub mod recording;
 pub mod screenshot;
@@ -37,6 +38,9 @@ pub enum MediaError {
     Server { status: u16, code: String, message: String },
     #[error("{0}")]
     Timeout(String),
+    /// The microphone or loudspeaker could not be used: the call goes on without it.
+    #[error("{0}")]
+    AudioDevice(String),
     #[error("sign in first: the call runs under the signed-in operator")]
     SignedOut,
     #[error("a video call is already running: finish or abort it first")]
@@ -61,6 +65,7 @@ impl MediaError {
             MediaError::Io(_) => (500, "MEDIA_FILE"),
             MediaError::Server { status, code, .. } => (*status, code),
             MediaError::Timeout(_) => (504, "TIMEOUT"),
+            MediaError::AudioDevice(_) => (503, "AUDIO_DEVICE"),
             MediaError::SignedOut => (401, "SIGNED_OUT"),
             MediaError::CallRunning => (409, "CALL_RUNNING"),
             MediaError::NoCall => (409, "NO_CALL"),

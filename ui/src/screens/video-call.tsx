@@ -234,6 +234,14 @@ export function VideoCall({ call }: { call: CallDesk }) {
           {q.framesPerSecond.toFixed(0)} fps · {q.videoKbps.toFixed(0)} kbit/s · loss {(q.loss * 100).toFixed(1)}% · RTT{" "}
           {q.roundTripMs === null ? "–" : `${q.roundTripMs.toFixed(0)} ms`} · {q.framesDecoded} frames
         </p>
+        <p class="audio-devices" data-testid="call-audio">
+          Microphone: {screen.audio.microphone ?? "none"} · Loudspeaker: {screen.audio.loudspeaker ?? "none"}
+        </p>
+        {screen.audio.problems.map((p) => (
+          <p key={p} class="banner warning" role="status">
+            {p}
+          </p>
+        ))}
         <div class="thumbs">
           {screen.shots.map((s) => (
             <Thumb key={s.n} call={call} shot={s} />

@@ -84,6 +84,12 @@ test("in the desktop window an operator runs the whole video identification", as
     const text = await app.run(`arguments[0](document.querySelector("[data-testid=call-quality]").textContent)`);
     return Number(text.match(/(\d+) frames/)?.[1] ?? 0) > 10;
   });
+  // The operator's own microphone and loudspeaker (the test command's loop-back PulseAudio).
+  if (process.env.IDENTDESK_REQUIRE_AUDIO) {
+    await app.waitFor("[data-testid=call-audio]", "Microphone:");
+    const audio = await app.run(`arguments[0](document.querySelector("[data-testid=call-audio]").textContent)`);
+    assert.doesNotMatch(audio, /none/, `both audio devices open: ${audio}`);
+  }
 
   // Zoom on a region, then the six screenshots the checklist asks for, one S each.
   await app.keys("z");
