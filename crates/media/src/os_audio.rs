@@ -145,6 +145,40 @@ fn choose_config(
         .unwrap_or(default)
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Capture,
+    Playback,
+}
+
+/// The system's default device for `direction`, its name, and the configuration to open.
+fn default_device(direction: Direction) -> Result<(cpal::Device, String, SupportedStreamConfig), MediaError> {
+    let what = match direction {
+        Direction::Capture => "microphone",
+        Direction::Playback => "loudspeaker",
+    };
+    let host = host();
+    let device = match direction {
+        Direction::Capture => host.default_input_device(),
+        Direction::Playback => host.default_output_device(),
+    }
+    .ok_or_else(|| MediaError::AudioDevice(format!("this computer has no {what}")))?;
+    let name = device.description().map(|d| d.name().to_owned()).unwrap_or_else(|_| what.to_owned());
+    let unusable = |e| device_error(&format!("the {what}"), e);
+    let (ranges, default) = match direction {
+        Direction::Capture => (
+            device.supported_input_configs().map_err(unusable)?.collect::<Vec<_>>(),
+            device.default_input_config().map_err(unusable)?,
+        ),
+        Direction::Playback => (
+            device.supported_output_configs().map_err(unusable)?.collect(),
+            device.default_output_config().map_err(unusable)?,
+        ),
+    };
+    let config = choose_config(ranges.into_iter(), default);
+    Ok((device, name, config))
+}
+
 /// The operator's microphone: captured, mixed to mono and converted to 48 kHz, handed to the
 /// call 20 ms at a time.
 pub struct Microphone {
@@ -161,13 +195,7 @@ impl Microphone {
         let captured = Arc::new(AtomicU64::new(0));
         let (into, count) = (buffer.clone(), captured.clone());
         let (running, name) = Running::start(move || {
-            let device = host()
-                .default_input_device()
-                .ok_or_else(|| MediaError::AudioDevice("this computer has no microphone".into()))?;
-            let name = device.description().map(|d| d.name().to_owned()).unwrap_or_else(|_| "microphone".into());
-            let ranges = device.supported_input_configs().map_err(|e| device_error("the microphone", e))?;
-            let default = device.default_input_config().map_err(|e| device_error("the microphone", e))?;
-            let config = choose_config(ranges, default);
+            let (device, name, config) = default_device(Direction::Capture)?;
             let stream_config = with_short_periods(&config);
             let stream = match config.sample_format() {
                 SampleFormat::F32 => capture::<f32>(&device, stream_config, into, count),
@@ -261,13 +289,7 @@ impl Loudspeaker {
         let buffer: Buffer = Arc::default();
         let from = buffer.clone();
         let (running, name) = Running::start(move || {
-            let device = host()
-                .default_output_device()
-                .ok_or_else(|| MediaError::AudioDevice("this computer has no loudspeaker".into()))?;
-            let name = device.description().map(|d| d.name().to_owned()).unwrap_or_else(|_| "loudspeaker".into());
-            let ranges = device.supported_output_configs().map_err(|e| device_error("the loudspeaker", e))?;
-            let default = device.default_output_config().map_err(|e| device_error("the loudspeaker", e))?;
-            let config = choose_config(ranges, default);
+            let (device, name, config) = default_device(Direction::Playback)?;
             let stream_config = with_short_periods(&config);
             let stream = match config.sample_format() {
                 SampleFormat::F32 => play::<f32>(&device, stream_config, from),
