@@ -88,6 +88,11 @@ async fn call_send_tan(call: State<'_, CallDesk>) -> Result<CallScreen, MediaErr
 }
 
 #[tauri::command]
+async fn call_mute(call: State<'_, CallDesk>, muted: bool) -> Result<CallScreen, MediaError> {
+    call.set_muted(muted).await
+}
+
+#[tauri::command]
 async fn call_end(call: State<'_, CallDesk>, ending: Ending) -> Result<CallScreen, MediaError> {
     call.end(ending).await
 }
@@ -117,6 +122,7 @@ fn main() {
             call_shot,
             call_read_out,
             call_send_tan,
+            call_mute,
             call_end
         ])
         .run(tauri::generate_context!())

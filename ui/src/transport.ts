@@ -97,7 +97,15 @@ export interface CallScreen {
     framesDecoded: number;
   };
   /** The operator's microphone and loudspeaker; `null` where none could be used (see problems). */
-  audio: { microphone: string | null; loudspeaker: string | null; problems: string[] };
+  audio: {
+    microphone: string | null;
+    loudspeaker: string | null;
+    problems: string[];
+    /** The applicant hears silence from the microphone. */
+    muted: boolean;
+    /** The microphone's loudness (RMS, 0 to 1), muted or not. */
+    level: number;
+  };
   shots: { n: number; tag: string; sha256: string; capturedAtMs: number; width: number; height: number }[];
   /** The call is over on this side too: hung up, the recording uploaded. */
   hungUp: boolean;
@@ -118,6 +126,7 @@ export interface CallDesk {
   shot(n: number): Promise<Blob>;
   confirmReadOut(): Promise<CallScreen>;
   sendTan(): Promise<CallScreen>;
+  mute(muted: boolean): Promise<CallScreen>;
   end(ending: Ending): Promise<CallScreen>;
 }
 
@@ -224,6 +233,7 @@ export function tauriTransport(invokeRaw: (cmd: string, args: unknown) => Promis
         shot: async (n: number) => new Blob([bytes(await invoke("call_shot", { n }))], { type: "image/png" }),
         confirmReadOut: () => screen("call_read_out"),
         sendTan: () => screen("call_send_tan"),
+        mute: (muted: boolean) => screen("call_mute", { muted }),
         end: (ending: Ending) => screen("call_end", { ending }),
       },
     },

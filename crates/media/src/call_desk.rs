@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::audio::{AudioSource, Tone};
 use crate::call::{CallConfig, CallEvent};
 use crate::frame::Frame;
-use crate::os_audio::{Loudspeaker, Microphone};
+use crate::os_audio::{Loudspeaker, Microphone, MicrophoneControl};
 use crate::quality::CallQuality;
 use crate::session::{CallPlan, OperatorClient, PlannedFeature, ServerNews};
 use crate::{MediaError, OperatorCall, Screenshot};
@@ -72,12 +72,26 @@ pub struct AudioDevices {
     pub loudspeaker: Option<String>,
     /// What is wrong with a missing device, in the operator's words.
     pub problems: Vec<String>,
+    /// The applicant hears silence from the microphone.
+    pub muted: bool,
+    /// The microphone's loudness now (RMS, 0 to 1), muted or not.
+    pub level: f32,
+}
+
+/// The devices a call opened: what the call takes from and plays to, and what the screen
+/// shows and controls.
+struct OpenedAudio {
+    source: Box<dyn AudioSource>,
+    loudspeaker: Option<Loudspeaker>,
+    microphone: Option<MicrophoneControl>,
+    devices: AudioDevices,
 }
 
 /// Opens the system's default microphone and loudspeaker; whatever fails, the call goes on
 /// without it and the screen says why.
-fn open_audio() -> (Box<dyn AudioSource>, Option<Loudspeaker>, AudioDevices) {
+fn open_audio() -> OpenedAudio {
     let mut devices = AudioDevices::default();
+    let mut control = None;
     let loudspeaker = match Loudspeaker::open_default() {
         Ok(speaker) => {
             devices.loudspeaker = Some(speaker.name().to_owned());
@@ -91,6 +105,7 @@ fn open_audio() -> (Box<dyn AudioSource>, Option<Loudspeaker>, AudioDevices) {
     let source: Box<dyn AudioSource> = match Microphone::open_default() {
         Ok(microphone) => {
             devices.microphone = Some(microphone.name().to_owned());
+            control = Some(microphone.control());
             Box::new(microphone)
         }
         Err(e) => {
@@ -98,7 +113,7 @@ fn open_audio() -> (Box<dyn AudioSource>, Option<Loudspeaker>, AudioDevices) {
             Box::new(Tone::new(440.0))
         }
     };
-    (source, loudspeaker, devices)
+    OpenedAudio { source, loudspeaker, microphone: control, devices }
 }
 
 /// Everything the call screen shows, as one reading.
@@ -137,6 +152,7 @@ struct ActiveCall {
     ended: Option<String>,
     first_frame_ms: Option<f64>,
     audio: AudioDevices,
+    microphone: Option<MicrophoneControl>,
     recording_dir: PathBuf,
 }
 
@@ -181,7 +197,11 @@ impl ActiveCall {
             ended: self.ended.clone(),
             first_frame_ms: self.first_frame_ms,
             quality: self.call.quality().await,
-            audio: self.audio.clone(),
+            audio: AudioDevices {
+                muted: self.microphone.as_ref().is_some_and(MicrophoneControl::muted),
+                level: self.microphone.as_ref().map_or(0.0, MicrophoneControl::level),
+                ..self.audio.clone()
+            },
             shots: self
                 .shots
                 .iter()
@@ -239,11 +259,11 @@ impl CallDesk {
         let Some(plan) = client.next().await? else { return Ok(None) };
         let recording_dir = self.recordings.join(&plan.session.id);
         let mut config = CallConfig::new(&recording_dir);
-        let (source, loudspeaker, audio) = tokio::task::spawn_blocking(open_audio)
+        let audio = tokio::task::spawn_blocking(open_audio)
             .await
             .map_err(|e| MediaError::AudioDevice(format!("the audio devices could not be opened: {e}")))?;
-        config.loudspeaker = loudspeaker;
-        let connected = client.connect(&plan, &config, source, OFFER_TIMEOUT).await;
+        config.loudspeaker = audio.loudspeaker;
+        let connected = client.connect(&plan, &config, audio.source, OFFER_TIMEOUT).await;
         let (mut call, news) = match connected {
             Ok(c) => c,
             Err(e) => {
@@ -267,7 +287,8 @@ impl CallDesk {
             connection: Connection::Connecting,
             ended: None,
             first_frame_ms: None,
-            audio,
+            audio: audio.devices,
+            microphone: audio.microphone,
             recording_dir,
         });
         Ok(Some(active.screen().await))
@@ -335,6 +356,17 @@ impl CallDesk {
         active.interview.clone().complete(InterviewStep::ReadOut)?;
         active.client.confirm_read_out(&active.plan.session.id).await?;
         active.interview.complete(InterviewStep::ReadOut)?;
+        Ok(active.screen().await)
+    }
+
+    /// Mutes or unmutes the operator's microphone.
+    pub async fn set_muted(&self, muted: bool) -> Result<CallScreen, MediaError> {
+        let mut current = self.current.lock().await;
+        let active = current.as_mut().ok_or(MediaError::NoCall)?;
+        let microphone = active.microphone.as_ref().ok_or_else(|| {
+            MediaError::AudioDevice("there is no microphone to mute: the applicant hears a quiet tone".into())
+        })?;
+        microphone.set_muted(muted);
         Ok(active.screen().await)
     }
 

@@ -5,7 +5,7 @@
 //! platform lets one move between threads) and stops when its handle is dropped.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -184,8 +184,32 @@ fn default_device(direction: Direction) -> Result<(cpal::Device, String, Support
 pub struct Microphone {
     buffer: Buffer,
     captured: Arc<AtomicU64>,
+    control: MicrophoneControl,
     name: String,
     _running: Running,
+}
+
+/// Mute and level of a microphone whose frames the call is taking: kept by the call screen.
+#[derive(Debug, Clone, Default)]
+pub struct MicrophoneControl {
+    muted: Arc<AtomicBool>,
+    /// The loudness of the last 20 ms captured (RMS, 0 to 1, as `f32` bits), muted or not:
+    /// the operator sees the microphone works, and that they speak while muted.
+    level: Arc<AtomicU32>,
+}
+
+impl MicrophoneControl {
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::Relaxed);
+    }
+
+    pub fn muted(&self) -> bool {
+        self.muted.load(Ordering::Relaxed)
+    }
+
+    pub fn level(&self) -> f32 {
+        f32::from_bits(self.level.load(Ordering::Relaxed))
+    }
 }
 
 impl Microphone {
@@ -208,11 +232,15 @@ impl Microphone {
             stream.play().map_err(|e| device_error("the microphone did not start", e))?;
             Ok((stream, name))
         })?;
-        Ok(Microphone { buffer, captured, name, _running: running })
+        Ok(Microphone { buffer, captured, control: MicrophoneControl::default(), name, _running: running })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub fn control(&self) -> MicrophoneControl {
+        self.control.clone()
     }
 
     /// 48 kHz samples captured since the microphone opened: it runs on the device's clock.
@@ -258,14 +286,23 @@ where
 }
 
 impl AudioSource for Microphone {
-    /// The oldest 20 ms captured; silence where the device has not delivered them yet.
+    /// The oldest 20 ms captured; silence where the device has not delivered them yet, and
+    /// while muted.
     fn next_frame(&mut self, out: &mut [i16; FRAME_SAMPLES]) {
-        let mut buffer = self.buffer.lock().expect("not poisoned");
-        let available = buffer.len().min(FRAME_SAMPLES);
-        for (o, s) in out.iter_mut().zip(buffer.drain(..available)) {
-            *o = s;
+        {
+            let mut buffer = self.buffer.lock().expect("not poisoned");
+            let available = buffer.len().min(FRAME_SAMPLES);
+            for (o, s) in out.iter_mut().zip(buffer.drain(..available)) {
+                *o = s;
+            }
+            out[available..].fill(0);
         }
-        out[available..].fill(0);
+        let power = out.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / FRAME_SAMPLES as f64;
+        let level = (power.sqrt() / f64::from(i16::MAX)) as f32;
+        self.control.level.store(level.to_bits(), Ordering::Relaxed);
+        if self.control.muted() {
+            out.fill(0);
+        }
     }
 }
 

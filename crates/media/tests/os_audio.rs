@@ -82,6 +82,19 @@ async fn what_the_loudspeaker_plays_the_microphone_hears_in_real_time() {
     let (tone_power, other_power) = (power_at(late, 440.0), power_at(late, 1000.0));
     assert!(tone_power > 1e5, "the microphone heard no tone: power {tone_power:.0}");
     assert!(tone_power > 100.0 * other_power, "440 Hz {tone_power:.0} against 1 kHz {other_power:.0}");
+    // The level the call screen shows: a tone of amplitude 8000 is about 0.17 of full scale.
+    let control = microphone.control();
+    assert!((0.1..0.25).contains(&control.level()), "level {}", control.level());
+    // Muted, the call gets silence while the level still shows the operator speaking.
+    control.set_muted(true);
+    for n in 150..160 {
+        tick.tick().await;
+        speaker.play(&tone(440.0, n * FRAME_SAMPLES));
+    }
+    let mut frame = [0i16; FRAME_SAMPLES];
+    microphone.next_frame(&mut frame);
+    assert!(frame.iter().all(|&s| s == 0), "muted, nothing goes out");
+    assert!(control.level() > 0.1, "muted, the level still shows the voice: {}", control.level());
     println!(
         "loop-back: {rate:.0} samples/s, first heard after {first_heard:?}, 440 Hz power {tone_power:.0} (1 kHz {other_power:.0})"
     );

@@ -157,6 +157,7 @@ export function VideoCall({ call }: { call: CallDesk }) {
   const capture = () => act(() => call.capture(shown.current ?? 0));
   const readOut = () => act(() => call.confirmReadOut());
   const sendTan = () => act(() => call.sendTan());
+  const toggleMute = () => act(() => call.mute(!screen?.audio.muted));
   const finish = () => act(() => call.end({ how: "finish" }), "Finishing; the recording is uploaded…");
   const abort = () => act(() => call.end({ how: "abort", reason }), "Aborting; the recording is uploaded…");
   const close = () => act(() => call.end({ how: "close" }), "Closing; the recording is uploaded…");
@@ -180,6 +181,7 @@ export function VideoCall({ call }: { call: CallDesk }) {
       } else if (key === "s" || key === " ") void capture();
       else if (key === "r") void readOut();
       else if (key === "t") void sendTan();
+      else if (key === "m" && screen?.audio.microphone) void toggleMute();
       else if (key === "z") setZoom((z) => !z);
       else if (zoomOn.current && arrows[key]) {
         const [dx, dy] = arrows[key];
@@ -235,8 +237,23 @@ export function VideoCall({ call }: { call: CallDesk }) {
           {q.roundTripMs === null ? "–" : `${q.roundTripMs.toFixed(0)} ms`} · {q.framesDecoded} frames
         </p>
         <p class="audio-devices" data-testid="call-audio">
-          Microphone: {screen.audio.microphone ?? "none"} · Loudspeaker: {screen.audio.loudspeaker ?? "none"}
+          Microphone: {screen.audio.microphone ?? "none"}
+          {screen.audio.microphone && (
+            <>
+              {" "}
+              <meter min={0} max={0.25} value={screen.audio.level} aria-label="Microphone level" />{" "}
+              <button class="link" aria-pressed={screen.audio.muted} disabled={busy || !running} onClick={toggleMute}>
+                {screen.audio.muted ? "Unmute (M)" : "Mute (M)"}
+              </button>
+            </>
+          )}{" "}
+          · Loudspeaker: {screen.audio.loudspeaker ?? "none"}
         </p>
+        {screen.audio.muted && (
+          <p class="banner warning" role="status" data-testid="call-muted">
+            Muted: the applicant does not hear you.
+          </p>
+        )}
         {screen.audio.problems.map((p) => (
           <p key={p} class="banner warning" role="status">
             {p}
@@ -292,7 +309,10 @@ export function VideoCall({ call }: { call: CallDesk }) {
             <button class="red" disabled={busy} onClick={abort}>
               Abort call
             </button>
-            <p class="hint">Z zooms (move the mouse or the arrow keys); the screenshot is the frame on screen.</p>
+            <p class="hint">
+              Z zooms (move the mouse or the arrow keys); the screenshot is the frame on screen. M mutes your
+              microphone.
+            </p>
           </div>
         )}
         {screen.ended && !screen.hungUp && (

@@ -89,6 +89,13 @@ test("in the desktop window an operator runs the whole video identification", as
     await app.waitFor("[data-testid=call-audio]", "Microphone:");
     const audio = await app.run(`arguments[0](document.querySelector("[data-testid=call-audio]").textContent)`);
     assert.doesNotMatch(audio, /none/, `both audio devices open: ${audio}`);
+    // M mutes the microphone, and says so; M again unmutes.
+    await app.keys("m");
+    await app.waitFor("[data-testid=call-muted]", "the applicant does not hear you");
+    await app.waitFor("[data-testid=call-audio] button", "Unmute (M)");
+    await app.keys("m");
+    await app.waitFor("[data-testid=call-audio] button", "Mute (M)");
+    assert.equal(await app.run(`arguments[0](document.querySelector("[data-testid=call-muted]"))`), null);
   }
 
   // Zoom on a region, then the six screenshots the checklist asks for, one S each.
