@@ -16,6 +16,7 @@ export const CALL_SHORTCUTS: [string, string][] = [
   ["z", "Zoom on a region; the mouse or the arrow keys move it"],
   ["r", "The read-out matches"],
   ["t", "Send the TAN"],
+  ["m", "Mute or unmute your microphone"],
 ];
 
 export function HelpOverlay({ onClose }: { onClose: () => void }) {
