@@ -106,8 +106,11 @@ test("a supervisor sees that decision in the log, and the chart counts it", asyn
   await picture(page, "supervisor");
   await page.selectOption("select[name=label]", "BACK_SIDE_MISSING");
   await page.selectOption("select[name=answer]", "RED");
-  // The demo's own decisions may use the same label: the row is found by its case.
-  const row = await page.textContent(`table.decision-log tbody tr:has-text("${rejectedCase.slice(0, 8)}")`);
+  // The demo's own decisions may use the same label: the row is found by its case. Reviewers
+  // are named once the user list has arrived (a short id until then).
+  const rowCss = `table.decision-log tbody tr:has-text("${rejectedCase.slice(0, 8)}")`;
+  await page.waitForSelector(`${rowCss}:has-text("${REVIEWER}")`);
+  const row = await page.textContent(rowCss);
   assert.match(row, /reviewer@demo\.identdesk\.test/);
   assert.match(row, /RED.*RETRY.*BACK_SIDE_MISSING, LOW_QUALITY/);
 
