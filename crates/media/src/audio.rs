@@ -3,24 +3,35 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::{oneshot, watch};
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::PeerConnection;
 
-use crate::call::{opus_codec, webrtc_error};
+use crate::call::opus_codec;
+use crate::local_track::{LocalTrack, TrackNames};
 use crate::recording::OpusRecorder;
 use crate::MediaError;
 
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Samples in one 20 ms frame at 48 kHz, mono.
 pub const FRAME_SAMPLES: usize = 960;
+/// The most samples one Opus packet decodes to (120 ms).
+pub const MOST_PACKET_SAMPLES: usize = SAMPLE_RATE as usize * 120 / 1000;
+
+/// An Opus encoder for a voice in the call: 48 kHz mono, tuned for speech.
+pub fn voice_encoder() -> Result<opus::Encoder, MediaError> {
+    opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
+        .map_err(|e| MediaError::Codec(format!("Opus encoder did not start: {e}")))
+}
+
+/// An Opus decoder to 48 kHz mono (a stereo sender is mixed down).
+pub fn voice_decoder() -> Result<opus::Decoder, MediaError> {
+    opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
+        .map_err(|e| MediaError::Codec(format!("Opus decoder did not start: {e}")))
+}
 
 /// Gives the next 20 ms of mono 48 kHz audio.
 pub trait AudioSource: Send + 'static {
@@ -64,27 +75,10 @@ impl OperatorAudio {
         mut connected: watch::Receiver<bool>,
         recording: &Path,
     ) -> Result<OperatorAudio, MediaError> {
-        let ssrc = rand::random::<u32>();
-        let track = Arc::new(
-            TrackLocalStaticSample::new(
-                Instant::now(),
-                MediaStreamTrack::new(
-                    "identdesk-operator".into(),
-                    "identdesk-operator-audio".into(),
-                    "operator microphone".into(),
-                    RtpCodecKind::Audio,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                        codec: opus_codec(),
-                        ..Default::default()
-                    }],
-                ),
-            )
-            .map_err(webrtc_error)?,
-        );
-        let sender = peer.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await.map_err(webrtc_error)?;
-        let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
-            .map_err(|e| MediaError::Codec(format!("Opus encoder did not start: {e}")))?;
+        let names =
+            TrackNames { stream: "identdesk-operator", id: "identdesk-operator-audio", label: "operator microphone" };
+        let track = LocalTrack::add(peer, names, RtpCodecKind::Audio, rand::random::<u32>(), opus_codec()).await?;
+        let mut encoder = voice_encoder()?;
         let mut recorder = OpusRecorder::create(recording)?;
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -98,22 +92,14 @@ impl OperatorAudio {
             let mut pcm = [0i16; FRAME_SAMPLES];
             let mut out = vec![0u8; 1500];
             let mut rtp_ts: u32 = 0;
-            let mut payload_type = None;
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     _ = tick.tick() => {}
                 }
-                // The payload type is known once the answer is negotiated.
-                if payload_type.is_none() {
-                    payload_type = sender
-                        .get_parameters()
-                        .await
-                        .ok()
-                        .and_then(|p| p.rtp_parameters.codecs.first().map(|c| c.payload_type));
-                    if payload_type.is_none() {
-                        continue;
-                    }
+                // Nothing goes out (nor into the recording) before the answer is negotiated.
+                if track.payload_type().await.is_none() {
+                    continue;
                 }
                 source.next_frame(&mut pcm);
                 let len = encoder
@@ -125,9 +111,7 @@ impl OperatorAudio {
                 packet.payload = data.clone();
                 recorder.write_packet(&packet)?;
                 rtp_ts = rtp_ts.wrapping_add(FRAME_SAMPLES as u32);
-                let sample = Sample { data, duration: Duration::from_millis(20), ..Sample::new(Instant::now()) };
-                if let Err(e) = track.sample_writer(ssrc, payload_type.expect("set above")).write_sample(&sample).await
-                {
+                if let Err(e) = track.send(data, Duration::from_millis(20)).await {
                     tracing::debug!("operator audio not sent: {e}");
                 }
             }

@@ -24,7 +24,7 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
 };
 
-use crate::audio::{AudioSource, OperatorAudio};
+use crate::audio::{voice_decoder, AudioSource, OperatorAudio, MOST_PACKET_SAMPLES};
 use crate::frame::Frame;
 use crate::os_audio::Loudspeaker;
 use crate::quality::{CallQuality, QualityCounters};
@@ -288,17 +288,14 @@ async fn receive_video(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
 /// Records the applicant's voice as it came, and plays it on the loudspeaker when there is one.
 async fn receive_audio(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     let mut recorder = OpusRecorder::create(&shared.recording_dir.join(APPLICANT_AUDIO)).ok();
-    let mut playback = shared.loudspeaker.as_ref().and_then(|speaker| {
-        match opus::Decoder::new(crate::audio::SAMPLE_RATE, opus::Channels::Mono) {
-            Ok(decoder) => Some((speaker, decoder)),
-            Err(e) => {
-                tracing::error!("the applicant cannot be heard: {e}");
-                None
-            }
+    let mut playback = shared.loudspeaker.as_ref().and_then(|speaker| match voice_decoder() {
+        Ok(decoder) => Some((speaker, decoder)),
+        Err(e) => {
+            tracing::error!("the applicant cannot be heard: {e}");
+            None
         }
     });
-    // Opus packets last at most 120 ms.
-    let mut pcm = vec![0i16; crate::audio::SAMPLE_RATE as usize * 120 / 1000];
+    let mut pcm = [0i16; MOST_PACKET_SAMPLES];
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
         shared.quality.audio_packet(packet.payload.len() + 12);

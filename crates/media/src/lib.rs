@@ -10,6 +10,7 @@ pub mod call;
 pub mod call_desk;
 pub mod fake_camera;
 pub mod frame;
+mod local_track;
 pub mod os_audio;
 pub mod quality;
 pub mod recording;

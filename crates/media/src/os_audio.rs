@@ -33,7 +33,7 @@ fn device_error(what: &str, e: impl std::fmt::Display) -> MediaError {
 
 /// Linear interpolation from one sample rate to another, across the calls that feed it.
 #[derive(Debug, Clone)]
-pub struct Resampler {
+struct Resampler {
     /// Input samples per output sample.
     step: f64,
     /// Where the next output sample falls, in input samples from the start of the next chunk;
@@ -43,11 +43,11 @@ pub struct Resampler {
 }
 
 impl Resampler {
-    pub fn new(from_rate: u32, to_rate: u32) -> Resampler {
+    fn new(from_rate: u32, to_rate: u32) -> Resampler {
         Resampler { step: f64::from(from_rate) / f64::from(to_rate), position: 0.0, last: 0.0 }
     }
 
-    pub fn push(&mut self, input: &[f32], mut emit: impl FnMut(f32)) {
+    fn push(&mut self, input: &[f32], mut emit: impl FnMut(f32)) {
         if self.step == 1.0 {
             input.iter().for_each(|&s| emit(s));
             return;

@@ -9,23 +9,19 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rtc::interceptor::Registry;
-use rtc::media::Sample;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use tokio::sync::watch;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
 };
-use webrtc::rtp_transceiver::RtpSender;
 
-use crate::audio::{FRAME_SAMPLES, SAMPLE_RATE};
+use crate::audio::{voice_decoder, voice_encoder, FRAME_SAMPLES, MOST_PACKET_SAMPLES};
 use crate::call::{media_engine, opus_codec, vp8_codec, webrtc_error};
+use crate::local_track::{LocalTrack, TrackNames};
 use crate::MediaError;
 
 /// What the operator said, decoded to 48 kHz mono.
@@ -52,8 +48,8 @@ impl PeerConnectionEventHandler for ApplicantEvents {
 }
 
 async fn listen(track: Arc<dyn TrackRemote>, heard: Heard) {
-    let Ok(mut decoder) = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono) else { return };
-    let mut pcm = vec![0i16; SAMPLE_RATE as usize * 120 / 1000];
+    let Ok(mut decoder) = voice_decoder() else { return };
+    let mut pcm = [0i16; MOST_PACKET_SAMPLES];
     while let Some(event) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
         if let Ok(samples) = decoder.decode(&packet.payload, &mut pcm, false) {
@@ -62,73 +58,10 @@ async fn listen(track: Arc<dyn TrackRemote>, heard: Heard) {
     }
 }
 
-/// A local track of the applicant's: what it sends and under which SSRC.
-struct Outgoing {
-    track: Arc<TrackLocalStaticSample>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    /// Known once the answer is in; looked up on the first sample.
-    payload_type: std::sync::OnceLock<u8>,
-}
-
-impl Outgoing {
-    async fn add(
-        peer: &Arc<dyn PeerConnection>,
-        kind: RtpCodecKind,
-        ssrc: u32,
-        codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
-    ) -> Result<Outgoing, MediaError> {
-        let (id, label) = match kind {
-            RtpCodecKind::Video => ("applicant-camera", "camera"),
-            _ => ("applicant-microphone", "microphone"),
-        };
-        let track = Arc::new(
-            TrackLocalStaticSample::new(
-                Instant::now(),
-                MediaStreamTrack::new(
-                    "applicant".into(),
-                    id.into(),
-                    label.into(),
-                    kind,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                        codec,
-                        ..Default::default()
-                    }],
-                ),
-            )
-            .map_err(webrtc_error)?,
-        );
-        let sender = peer.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await.map_err(webrtc_error)?;
-        Ok(Outgoing { track, sender, ssrc, payload_type: Default::default() })
-    }
-
-    /// Sends one sample; returns when it was handed to the network.
-    async fn send(&self, data: Bytes, duration: Duration) -> Result<Instant, MediaError> {
-        let payload_type = match self.payload_type.get() {
-            Some(pt) => *pt,
-            None => {
-                let parameters = self.sender.get_parameters().await.map_err(webrtc_error)?;
-                let pt = parameters
-                    .rtp_parameters
-                    .codecs
-                    .first()
-                    .map(|c| c.payload_type)
-                    .ok_or_else(|| MediaError::WebRtc("no negotiated codec".into()))?;
-                *self.payload_type.get_or_init(|| pt)
-            }
-        };
-        let sent = Instant::now();
-        let sample = Sample { data, duration, ..Sample::new(sent) };
-        self.track.sample_writer(self.ssrc, payload_type).write_sample(&sample).await.map_err(webrtc_error)?;
-        Ok(sent)
-    }
-}
-
 pub struct SyntheticApplicant {
     peer: Arc<dyn PeerConnection>,
-    camera: Outgoing,
-    voice: Outgoing,
+    camera: LocalTrack,
+    voice: LocalTrack,
     encoder: Mutex<opus::Encoder>,
     heard: Heard,
 }
@@ -151,10 +84,11 @@ impl SyntheticApplicant {
             .await
             .map_err(webrtc_error)?;
         let peer: Arc<dyn PeerConnection> = Arc::new(peer);
-        let camera = Outgoing::add(&peer, RtpCodecKind::Video, 0x1d_3e5c, vp8_codec()).await?;
-        let voice = Outgoing::add(&peer, RtpCodecKind::Audio, 0x1d_3e5d, opus_codec()).await?;
-        let encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
-            .map_err(|e| MediaError::Codec(format!("Opus encoder did not start: {e}")))?;
+        let camera_names = TrackNames { stream: "applicant", id: "applicant-camera", label: "camera" };
+        let camera = LocalTrack::add(&peer, camera_names, RtpCodecKind::Video, 0x1d_3e5c, vp8_codec()).await?;
+        let voice_names = TrackNames { stream: "applicant", id: "applicant-microphone", label: "microphone" };
+        let voice = LocalTrack::add(&peer, voice_names, RtpCodecKind::Audio, 0x1d_3e5d, opus_codec()).await?;
+        let encoder = voice_encoder()?;
         let offer = peer.create_offer(None).await.map_err(webrtc_error)?;
         peer.set_local_description(offer).await.map_err(webrtc_error)?;
         let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|d| *d)).await;

@@ -6,6 +6,7 @@
 //! stay gaps), summed, and encoded again; the video's times come from the IVF (the sender's
 //! RTP clock). Both start when the call's media started.
 
+use crate::audio::{voice_decoder, voice_encoder, MOST_PACKET_SAMPLES};
 use crate::recording::{ogg_packets, read_ivf};
 use crate::MediaError;
 
@@ -26,9 +27,9 @@ fn codec(what: &str, e: impl std::fmt::Display) -> MediaError {
 fn mix(audio: &[&[u8]]) -> Result<Vec<i16>, MediaError> {
     let mut mixed: Vec<i32> = Vec::new();
     for ogg in audio {
-        let mut decoder = opus::Decoder::new(SAMPLE_RATE as u32, opus::Channels::Mono).map_err(|e| codec("Opus", e))?;
+        let mut decoder = voice_decoder()?;
         let mut start: Option<u64> = None;
-        let mut pcm = vec![0i16; 5_760];
+        let mut pcm = [0i16; MOST_PACKET_SAMPLES];
         for (granule_end, packet) in ogg_packets(ogg) {
             let n = decoder.decode(packet, &mut pcm, false).map_err(|e| codec("recorded audio", e))?;
             let end = granule_end as usize;
@@ -71,8 +72,7 @@ pub fn mux_call(ivf: &[u8], audio: &[&[u8]]) -> Result<Vec<u8>, MediaError> {
         .collect();
 
     let pcm = mix(audio)?;
-    let mut encoder = opus::Encoder::new(SAMPLE_RATE as u32, opus::Channels::Mono, opus::Application::Voip)
-        .map_err(|e| codec("Opus", e))?;
+    let mut encoder = voice_encoder()?;
     let pre_skip = encoder.get_lookahead().map_err(|e| codec("Opus", e))? as u16;
     let mut packet = vec![0u8; 4_000];
     for (i, chunk) in pcm.chunks(FRAME).enumerate() {
