@@ -1,7 +1,7 @@
 //! Set-based statements fed by one JSON array parameter each: one statement text whatever the
 //! number of rows, so it stays prepared, and no parameter limits. On PostgreSQL a list of
 //! writes goes to the server as one statement (data-modifying `WITH`), one round trip for all
-//! of them; SQLite runs in-process, where a round trip costs nothing, and runs them in turn.
+//! of them; on SQLite as one text of several statements, one hop to the connection's thread.
 
 use serde_json::Value;
 
@@ -82,7 +82,7 @@ pub(crate) async fn execute(tx: &mut Tx, writes: &[BulkWrite]) -> Result<()> {
     if writes.is_empty() {
         return Ok(());
     }
-    if is_postgres(tx) {
+    let sql = if is_postgres(tx) {
         // The writes touch different rows, so running them as one statement changes nothing
         // but the number of round trips.
         let (last, first) = writes.split_last().expect("not empty");
@@ -93,16 +93,17 @@ pub(crate) async fn execute(tx: &mut Tx, writes: &[BulkWrite]) -> Result<()> {
         }
         sql.push(' ');
         sql.push_str(&last.sql(true, writes.len()));
-        let mut query = sqlx::query(&sql);
-        for w in &writes {
-            query = query.bind(rows_json(w));
-        }
-        query.execute(&mut **tx).await?;
+        sql
     } else {
-        for w in writes {
-            sqlx::query(&w.sql(false, 1)).bind(rows_json(w)).execute(&mut **tx).await?;
-        }
+        // SQLite runs the statements of one text in turn, each binding its own `$n`: one call
+        // into the connection's thread instead of one per write.
+        writes.iter().enumerate().map(|(i, w)| w.sql(false, i + 1)).collect::<Vec<_>>().join(";\n")
+    };
+    let mut query = sqlx::query(&sql);
+    for w in &writes {
+        query = query.bind(rows_json(w));
     }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

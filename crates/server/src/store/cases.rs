@@ -524,9 +524,6 @@ impl Store {
         input: &DecisionInput,
     ) -> Result<DecideOutcome> {
         input.validate()?;
-        if input.answer == Answer::Green {
-            self.check_hits_cleared(&user.tenant_id, case_id).await?;
-        }
         if !input.reupload.is_empty() {
             let case = self.case(&user.tenant_id, case_id).await?;
             let documents = self.documents(&user.tenant_id, &case.applicant_id).await?;

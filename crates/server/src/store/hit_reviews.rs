@@ -47,6 +47,24 @@ pub struct HitReview {
     pub at_ms: i64,
 }
 
+/// Why a case with screening hits may not be approved yet.
+#[derive(Debug, Clone)]
+pub(crate) enum HitsRefusal {
+    /// This hit was confirmed: the applicant is the listed person.
+    Confirmed(String),
+    /// These hits (comma-separated) have no word yet.
+    Open(String),
+}
+
+impl HitsRefusal {
+    pub(crate) fn error(&self) -> Error {
+        match self {
+            HitsRefusal::Confirmed(id) => Error::ScreeningHitConfirmed(id.clone()),
+            HitsRefusal::Open(ids) => Error::ScreeningHitsOpen(ids.clone()),
+        }
+    }
+}
+
 /// The entries the automated screening matched for an applicant, from its stored verdict.
 fn hit_ids(results: &serde_json::Value) -> Vec<String> {
     let screening = results.as_array().into_iter().flatten().find(|r| r["check"] == "screening");
@@ -150,33 +168,28 @@ impl Store {
         self.hit_reviews(&user.tenant_id, case_id).await
     }
 
-    /// Refuses approval of a case while one of its screening hits is open or confirmed. One
-    /// read when the applicant had no hits, which is nearly always.
-    pub async fn check_hits_cleared(&self, tenant_id: &str, case_id: &str) -> Result<()> {
-        let row = sqlx::query(
-            "SELECT v.results FROM cases c JOIN verdicts v ON v.applicant_id = c.applicant_id \
-             WHERE c.id = $1 AND c.tenant_id = $2",
-        )
-        .bind(case_id)
-        .bind(tenant_id)
-        .fetch_optional(self.reader())
-        .await?;
-        let Some(row) = row else { return Ok(()) };
-        let results: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("results")?)
-            .map_err(|e| Error::Internal(format!("stored check results: {e}")))?;
+    /// Why the case may not be approved while its screening hits stand, if it may not: one
+    /// of them confirmed, or some not yet looked at. `verdict_results` is the applicant's
+    /// stored check results; the words are read only when the screening matched someone,
+    /// which is rare, so the queue writer pays for this read almost never.
+    pub(crate) async fn hits_refusal(
+        &self,
+        tenant_id: &str,
+        case_id: &str,
+        verdict_results: &str,
+    ) -> Result<Option<HitsRefusal>> {
+        let results: serde_json::Value =
+            serde_json::from_str(verdict_results).map_err(|e| Error::Internal(format!("stored check results: {e}")))?;
         let hits = hit_ids(&results);
         if hits.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let reviews = self.hit_reviews(tenant_id, case_id).await?;
         let word = |id: &str| reviews.iter().find(|r| r.entity_id == id).map(|r| r.resolution);
         if let Some(confirmed) = hits.iter().find(|id| word(id) == Some(HitResolution::Confirmed)) {
-            return Err(Error::ScreeningHitConfirmed(confirmed.clone()));
+            return Ok(Some(HitsRefusal::Confirmed(confirmed.clone())));
         }
         let open: Vec<&str> = hits.iter().filter(|id| word(id).is_none()).map(String::as_str).collect();
-        if !open.is_empty() {
-            return Err(Error::ScreeningHitsOpen(open.join(", ")));
-        }
-        Ok(())
+        Ok((!open.is_empty()).then(|| HitsRefusal::Open(open.join(", "))))
     }
 }

@@ -27,6 +27,7 @@ use super::accounts::StaffUser;
 use super::audit::{chain_writes, seal, NewEvent};
 use super::bulk::{self, json_in, BulkWrite, Col};
 use super::cases::{case_from_row, decision_from_row, lease_check, Case, Decision, NewCase, CASE_COLUMNS};
+use super::hit_reviews::HitsRefusal;
 use super::review_policy::{policy_from_row, POLICY_COLUMNS};
 use super::{new_id, now_ms, placeholders, Backend, Store, Tx};
 use crate::error::{Error, Result};
@@ -145,7 +146,7 @@ async fn commit(store: &Store, claims: &[ClaimRequest], decides: &[DecideRequest
     let mut opened: Vec<(usize, String, NewCase)> = Vec::new();
     let mut decide_answers: Vec<Result<usize>> = Vec::with_capacity(decides.len());
     if !decides.is_empty() {
-        let mut cases = lock_cases(store, &mut tx, decides.iter().map(|d| d.case_id.as_str())).await?;
+        let mut cases = lock_cases(store, &mut tx, decides).await?;
         let checked = checked_decisions(store, &mut tx, cases.values()).await?;
         let mut batch_keys = HashSet::new();
         for (r, d) in decides.iter().enumerate() {
@@ -280,6 +281,9 @@ enum ClaimAnswer {
 /// A case locked for a decision, with what deciding it needs to know.
 struct Locked {
     case: Case,
+    /// Why it may not be approved while its screening hits stand (asked only when a request of
+    /// the batch approves it).
+    hits_refusal: Option<HitsRefusal>,
     /// The state it waits in unclaimed: `escalated` marks a disagreement for a supervisor.
     unclaimed_state: CaseState,
     /// The applicant's evidence now.
@@ -287,14 +291,14 @@ struct Locked {
     policy: ReviewPolicy,
 }
 
-/// Locks the cases named (in id order, so batches never deadlock) with their applicants'
-/// evidence hashes and their tenants' review policies.
-async fn lock_cases<'a>(
-    store: &Store,
-    tx: &mut Tx,
-    ids: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, Locked>> {
-    let ids: Vec<&str> = ids.collect::<HashSet<_>>().into_iter().collect();
+/// Locks the cases the requests decide (in id order, so batches never deadlock) with their
+/// applicants' evidence hashes, their tenants' review policies and, for approvals, their
+/// applicants' check results, whose screening hits must all be dismissed first.
+async fn lock_cases(store: &Store, tx: &mut Tx, decides: &[DecideRequest]) -> Result<HashMap<String, Locked>> {
+    let ids: Vec<&str> = decides.iter().map(|d| d.case_id.as_str()).collect::<HashSet<_>>().into_iter().collect();
+    let approved: Vec<&str> =
+        decides.iter().filter(|d| d.input.answer == Answer::Green).map(|d| d.case_id.as_str()).collect();
+    let postgres = store.backend() == Backend::Postgres;
     let policy = POLICY_COLUMNS
         .split(", ")
         .map(|c| format!("(SELECT {c} FROM tenants t WHERE t.id = cases.tenant_id) AS {c}"))
@@ -302,20 +306,28 @@ async fn lock_cases<'a>(
         .join(", ");
     let sql = format!(
         "SELECT {CASE_COLUMNS}, unclaimed_state, {policy}, \
-         (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) AS evidence_hash \
+         (SELECT evidence_hash FROM applicants a WHERE a.id = cases.applicant_id) AS evidence_hash, \
+         CASE WHEN {} THEN (SELECT results FROM verdicts v WHERE v.applicant_id = cases.applicant_id) END \
+           AS verdict_results \
          FROM cases WHERE {} ORDER BY id{}",
-        json_in(store.backend() == Backend::Postgres, "id", 1),
+        json_in(postgres, "id", 2),
+        json_in(postgres, "id", 1),
         store.lock_for_update()
     );
+    let rows = sqlx::query(&sql).bind(json!(ids).to_string()).bind(json!(approved).to_string()).fetch_all(&mut **tx);
     let mut out = HashMap::new();
-    for row in sqlx::query(&sql).bind(json!(ids).to_string()).fetch_all(&mut **tx).await? {
+    for row in rows.await? {
         let case = case_from_row(&row)?;
         let evidence: Option<String> = row.try_get("evidence_hash")?;
         // Applicants without documents (load tests) are decided on the hash of nothing.
         let evidence_hash = evidence.unwrap_or_else(|| super::applicants::evidence_hash(vec![]));
         let unclaimed_state = row.try_get::<String, _>("unclaimed_state")?.parse()?;
         let policy = policy_from_row(&row)?;
-        out.insert(case.id.clone(), Locked { case, unclaimed_state, evidence_hash, policy });
+        let hits_refusal = match row.try_get::<Option<String>, _>("verdict_results")? {
+            Some(results) => store.hits_refusal(&case.tenant_id, &case.id, &results).await?,
+            None => None,
+        };
+        out.insert(case.id.clone(), Locked { case, hits_refusal, unclaimed_state, evidence_hash, policy });
     }
     Ok(out)
 }
@@ -375,6 +387,9 @@ fn accept<'r, 'c>(
 ) -> Result<(Decision, Step, &'c Locked)> {
     let locked =
         cases.get_mut(&d.case_id).filter(|l| l.case.tenant_id == d.user.tenant_id).ok_or(Error::NotFound("case"))?;
+    if let Some(refusal) = locked.hits_refusal.as_ref().filter(|_| d.input.answer == Answer::Green) {
+        return Err(refusal.error());
+    }
     let case = &locked.case;
     if case.excluded_user_ids.contains(&d.user.id) {
         return Err(Error::SelfCheck(match case.kind {
@@ -581,13 +596,18 @@ fn record(
     decided
 }
 
+/// The live cases the claiming users hold, found among their tenants' claimed cases (as many
+/// as the reviewers at work), so that no index by holder has to be kept up on every claim.
 async fn held_cases(store: &Store, tx: &mut Tx, claims: &[ClaimRequest], now: i64) -> Result<Vec<Case>> {
     let users: HashSet<&str> = claims.iter().map(|c| c.user.id.as_str()).collect();
+    let tenants: HashSet<&str> = claims.iter().map(|c| c.user.tenant_id.as_str()).collect();
+    let postgres = store.backend() == Backend::Postgres;
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE {} AND state = 'claimed' AND lease_until_ms > $2",
-        json_in(store.backend() == Backend::Postgres, "holder_id", 1),
+        "SELECT {CASE_COLUMNS} FROM cases WHERE {} AND state = 'claimed' AND {} AND lease_until_ms > $3",
+        json_in(postgres, "tenant_id", 1),
+        json_in(postgres, "holder_id", 2),
     );
-    let query = sqlx::query(&sql).bind(json!(users).to_string()).bind(now);
+    let query = sqlx::query(&sql).bind(json!(tenants).to_string()).bind(json!(users).to_string()).bind(now);
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
