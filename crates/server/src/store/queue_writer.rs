@@ -823,8 +823,16 @@ mod tests {
     use crate::store::applicants::SeedApplicant;
 
     fn decide(user: &StaffUser, case: &Case, key: &str) -> (DecideRequest, oneshot::Receiver<Result<Decision>>) {
+        decide_with(user, case, key, DecisionInput::green(case.version))
+    }
+
+    fn decide_with(
+        user: &StaffUser,
+        case: &Case,
+        key: &str,
+        input: DecisionInput,
+    ) -> (DecideRequest, oneshot::Receiver<Result<Decision>>) {
         let (reply, answer) = oneshot::channel();
-        let input = DecisionInput::green(case.version);
         let request_hash = format!("{}:{key}", case.id);
         (
             DecideRequest { user: user.clone(), case_id: case.id.clone(), key: key.into(), request_hash, input, reply },
@@ -859,6 +867,56 @@ mod tests {
         assert_eq!(decision.case_id, bens.id);
         assert_eq!(store.case(&tenant.id, &bens.id).await.unwrap().state, CaseState::Decided);
         assert_eq!(store.case(&tenant.id, &anas.id).await.unwrap().state, CaseState::Claimed);
+        store.verify_chain(&tenant.id).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_approval_with_open_screening_hits_is_refused_alone_and_a_rejection_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display())).await.unwrap();
+        let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
+        let ana = store.create_user_with_hash(&tenant.id, "ana@acme.test", Role::Reviewer, "x").await.unwrap();
+        let ben = store.create_user_with_hash(&tenant.id, "ben@acme.test", Role::Reviewer, "x").await.unwrap();
+        let now = now_ms();
+        let seed: Vec<_> = (0..2).map(|i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
+        store.seed_applicants(&tenant.id, &seed).await.unwrap();
+        let kinds = [CaseKind::Review];
+        let anas = store.claim_next(&ana, &kinds, 60_000).await.unwrap().unwrap();
+        let bens = store.claim_next(&ben, &kinds, 60_000).await.unwrap().unwrap();
+        // The screening matched Ana's applicant with a listed person; nobody has looked yet.
+        let results = json!([{"check": "screening", "details": {"hits": [{"entityId": "ofac:306"}]}}]);
+        sqlx::query(
+            "INSERT INTO verdicts (applicant_id, tenant_id, answer, reject_type, labels, four_eyes, reason, results, \
+             created_at_ms) VALUES ($1, $2, 'YELLOW', NULL, '[\"SANCTIONS\"]', 1, 'screening hit', $3, $4)",
+        )
+        .bind(&anas.applicant_id)
+        .bind(&tenant.id)
+        .bind(results.to_string())
+        .bind(now)
+        .execute(store.writer())
+        .await
+        .unwrap();
+
+        // One batch: Ana approves her case, Ben his.
+        let (approval, approval_answer) = decide(&ana, &anas, "a-1");
+        let (other, other_answer) = decide(&ben, &bens, "b-1");
+        run_batch(&store, vec![QueueRequest::Decide(approval), QueueRequest::Decide(other)]).await;
+        let refused = approval_answer.await.unwrap().unwrap_err();
+        assert!(matches!(&refused, Error::ScreeningHitsOpen(open) if open == "ofac:306"), "{refused:?}");
+        assert_eq!(other_answer.await.unwrap().unwrap().case_id, bens.id);
+        assert_eq!(store.case(&tenant.id, &anas.id).await.unwrap().state, CaseState::Claimed);
+
+        // Open hits hold up an approval only: Ana may reject.
+        let rejection = DecisionInput {
+            answer: Answer::Red,
+            reject_type: Some(RejectType::Final),
+            labels: vec![identdesk_domain::RejectLabel::BLACKLIST],
+            ..DecisionInput::green(anas.version)
+        };
+        let (red, red_answer) = decide_with(&ana, &anas, "a-2", rejection);
+        run_batch(&store, vec![QueueRequest::Decide(red)]).await;
+        assert_eq!(red_answer.await.unwrap().unwrap().answer, Answer::Red);
+        assert_eq!(store.case(&tenant.id, &anas.id).await.unwrap().state, CaseState::Decided);
         store.verify_chain(&tenant.id).await.unwrap();
     }
 }
