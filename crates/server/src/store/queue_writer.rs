@@ -820,6 +820,7 @@ mod tests {
     use identdesk_domain::{Region, Role};
 
     use super::*;
+    use crate::store::accounts::Tenant;
     use crate::store::applicants::SeedApplicant;
 
     fn decide(user: &StaffUser, case: &Case, key: &str) -> (DecideRequest, oneshot::Receiver<Result<Decision>>) {
@@ -840,16 +841,21 @@ mod tests {
         )
     }
 
-    #[tokio::test]
-    async fn a_request_that_fails_its_batch_does_not_fail_the_others() {
+    /// A store with one tenant, reviewers Ana and Ben, and `cases` queued review cases.
+    async fn two_reviewers(cases: usize) -> (tempfile::TempDir, Store, Tenant, StaffUser, StaffUser) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display())).await.unwrap();
         let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
         let ana = store.create_user_with_hash(&tenant.id, "ana@acme.test", Role::Reviewer, "x").await.unwrap();
         let ben = store.create_user_with_hash(&tenant.id, "ben@acme.test", Role::Reviewer, "x").await.unwrap();
-        let now = now_ms();
-        let seed: Vec<_> = (0..3).map(|i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
+        let seed: Vec<_> = (0..cases).map(|i| SeedApplicant::queued(i, CaseKind::Review, now_ms())).collect();
         store.seed_applicants(&tenant.id, &seed).await.unwrap();
+        (dir, store, tenant, ana, ben)
+    }
+
+    #[tokio::test]
+    async fn a_request_that_fails_its_batch_does_not_fail_the_others() {
+        let (_dir, store, tenant, ana, ben) = two_reviewers(3).await;
         let kinds = [CaseKind::Review];
         let first = store.claim_next(&ana, &kinds, 60_000).await.unwrap().unwrap();
         store.decide(&ana, &first.id, "k", &DecisionInput::green(first.version)).await.unwrap();
@@ -872,14 +878,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_approval_with_open_screening_hits_is_refused_alone_and_a_rejection_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display())).await.unwrap();
-        let tenant = store.create_tenant("Acme", Region::Eu).await.unwrap();
-        let ana = store.create_user_with_hash(&tenant.id, "ana@acme.test", Role::Reviewer, "x").await.unwrap();
-        let ben = store.create_user_with_hash(&tenant.id, "ben@acme.test", Role::Reviewer, "x").await.unwrap();
+        let (_dir, store, tenant, ana, ben) = two_reviewers(2).await;
         let now = now_ms();
-        let seed: Vec<_> = (0..2).map(|i| SeedApplicant::queued(i, CaseKind::Review, now)).collect();
-        store.seed_applicants(&tenant.id, &seed).await.unwrap();
         let kinds = [CaseKind::Review];
         let anas = store.claim_next(&ana, &kinds, 60_000).await.unwrap().unwrap();
         let bens = store.claim_next(&ben, &kinds, 60_000).await.unwrap().unwrap();
