@@ -596,18 +596,33 @@ fn record(
     decided
 }
 
-/// The live cases the claiming users hold, found among their tenants' claimed cases (as many
-/// as the reviewers at work), so that no index by holder has to be kept up on every claim.
+/// The live cases the claiming users hold. On PostgreSQL each user's are looked up by holder,
+/// one plain index scan each: until vacuum, the old version of every case claimed since stays in
+/// the indexes; a plain index scan marks those it finds dead and later ones step over them, where
+/// a scan of the tenant's claimed cases (or a bitmap scan, which never marks them) visited all of
+/// them every time, a cost that grew with every case handed out (measured: 2.9 ms a batch after
+/// 20,000 cases, 0.15 ms this way). SQLite keeps no old versions: its tenant's claimed cases are
+/// as many as its reviewers at work.
 async fn held_cases(store: &Store, tx: &mut Tx, claims: &[ClaimRequest], now: i64) -> Result<Vec<Case>> {
     let users: HashSet<&str> = claims.iter().map(|c| c.user.id.as_str()).collect();
     let tenants: HashSet<&str> = claims.iter().map(|c| c.user.tenant_id.as_str()).collect();
-    let postgres = store.backend() == Backend::Postgres;
-    let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE {} AND state = 'claimed' AND {} AND lease_until_ms > $3",
-        json_in(postgres, "tenant_id", 1),
-        json_in(postgres, "holder_id", 2),
-    );
-    let query = sqlx::query(&sql).bind(json!(tenants).to_string()).bind(json!(users).to_string()).bind(now);
+    let sql = match store.backend() {
+        // `OFFSET 0` keeps the planner from merging the lookups into one scan. A user's
+        // claims are all in their tenant, so the holder alone finds them.
+        Backend::Postgres => format!(
+            "SELECT held.* FROM json_array_elements_text(CAST($1 AS json)) AS u(id) CROSS JOIN LATERAL \
+             (SELECT {CASE_COLUMNS} FROM cases WHERE holder_id = u.id AND state = 'claimed' \
+              AND lease_until_ms > $2 OFFSET 0) AS held"
+        ),
+        Backend::Sqlite => format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE tenant_id IN (SELECT value FROM json_each($3)) \
+             AND state = 'claimed' AND holder_id IN (SELECT value FROM json_each($1)) AND lease_until_ms > $2"
+        ),
+    };
+    let mut query = sqlx::query(&sql).bind(json!(users).to_string()).bind(now);
+    if store.backend() == Backend::Sqlite {
+        query = query.bind(json!(tenants).to_string());
+    }
     query.fetch_all(&mut **tx).await?.iter().map(case_from_row).collect()
 }
 
