@@ -1,8 +1,6 @@
 -- The queue writes every case twice (claimed, then decided), and neither write can be a HOT
 -- update (state and change_seq are indexed), so each index of `cases` costs on both writes.
--- Only second looks name a decision they check: the index keeps just those rows. (The index by
--- holder stays here: until vacuum, the tenant's claimed rows in cases_by_state include the old
--- version of every case claimed since, which a lookup by holder mostly steps around.)
+-- Only second looks name a decision they check: the index keeps just those rows.
 DROP INDEX cases_checks_decision;
 CREATE INDEX cases_checks_decision ON cases (checks_decision_id) WHERE checks_decision_id IS NOT NULL;
 

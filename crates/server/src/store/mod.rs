@@ -94,8 +94,12 @@ impl Store {
         let options =
             AnyConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL is not usable: {e}")))?;
         if url.starts_with("sqlite:") {
-            let pragmas = |pool: AnyPoolOptions| {
-                pool.after_connect(|conn, _| {
+            // The writer gets a server's page cache (64 MiB, not SQLite's 2 MB default): the
+            // queue's indexes stay in memory instead of being read back on every batch. Readers
+            // keep the default; the OS caches the file for them, and eight of them at 64 MiB
+            // would hold half a gigabyte of a large database.
+            let pragmas = |pool: AnyPoolOptions, cache_size: &'static str| {
+                pool.after_connect(move |conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -104,9 +108,7 @@ impl Store {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         // An erased applicant's rows are overwritten in the file, not only unlinked.
                         conn.execute("PRAGMA secure_delete = ON").await?;
-                        // A server's working set, not SQLite's 2 MB default: the queue's indexes
-                        // stay in memory instead of being read back on every batch.
-                        conn.execute("PRAGMA cache_size = -65536").await?;
+                        conn.execute(cache_size).await?;
                         // Checkpoints every 64 MB of log instead of 4 MB: a page the queue
                         // rewrites many times is copied into the database once per checkpoint.
                         conn.execute("PRAGMA wal_autocheckpoint = 16384").await?;
@@ -114,13 +116,15 @@ impl Store {
                     })
                 })
             };
-            let write = pragmas(AnyPoolOptions::new().max_connections(1))
+            let write = pragmas(AnyPoolOptions::new().max_connections(1), "PRAGMA cache_size = -65536")
                 .acquire_timeout(Duration::from_secs(60))
                 .connect_with(options.clone())
                 .await?;
             // WAL lets readers run beside the writer; the setting is kept in the file.
             write.execute("PRAGMA journal_mode = WAL").await?;
-            let read = pragmas(AnyPoolOptions::new().max_connections(8)).connect_with(options).await?;
+            let read = pragmas(AnyPoolOptions::new().max_connections(8), "PRAGMA cache_size = -2000")
+                .connect_with(options)
+                .await?;
             Ok(Store::with_queue_writer(Backend::Sqlite, write, read))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
